@@ -1,0 +1,31 @@
+//! # tidemark
+//!
+//! Stream-consumer offsets (Kafka partition offsets) stored as versioned, checksummed
+//! checkpoint files, so that a consumer restarts exactly where it left off, whatever changed in
+//! its code.
+//!
+//! This release contains the checkpoint format: the [`Checkpoint`] type and the pure codec in
+//! [`format`] (no I/O), specified byte by byte in `format-spec/FORMAT.md`.
+//!
+//! ```
+//! use tidemark::{format, Checkpoint, Offsets, Writer};
+//!
+//! let mut offsets = Offsets::new();
+//! offsets.insert("orders", 0, 1_042); // next offset to consume on orders/0
+//! let checkpoint = Checkpoint::new("billing", offsets)
+//!     .with_id(1)
+//!     .with_writer(Writer::new(1, "billing-app", "2.3.0"));
+//!
+//! let bytes = format::encode(&checkpoint)?;
+//! let back = format::decode(&bytes)?;
+//! assert_eq!(back.offsets.get("orders", 0), Some(1_042));
+//! # Ok::<(), tidemark::format::FormatError>(())
+//! ```
+#![deny(missing_docs)]
+
+pub mod format;
+
+pub use format::{Checkpoint, Offsets, Writer};
+
+/// This library's version, recorded in every checkpoint it writes.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
