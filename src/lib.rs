@@ -29,3 +29,4 @@ pub use format::{Checkpoint, Offsets, Writer};
 
 /// This library's version, recorded in every checkpoint it writes.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+pub mod store;

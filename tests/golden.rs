@@ -48,9 +48,13 @@ fn valid_cases() -> Vec<(&'static str, Checkpoint)> {
             common::checkpoint(
                 "billing",
                 41,
-                [("orders", 0, 74_963), ("orders", 1, 74_950), ("orders", 2, 0)]
-                    .into_iter()
-                    .collect(),
+                [
+                    ("orders", 0, 74_963),
+                    ("orders", 1, 74_950),
+                    ("orders", 2, 0),
+                ]
+                .into_iter()
+                .collect(),
             ),
         ),
         (

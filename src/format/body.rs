@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use bincode::config::{self, Configuration, LittleEndian, Limit, Varint};
+use bincode::config::{self, Configuration, Limit, LittleEndian, Varint};
 use bincode::error::DecodeError;
 
 use super::checkpoint::{Checkpoint, Offsets, Writer};
@@ -258,7 +258,11 @@ pub(crate) fn read(body: &[u8], base: u64) -> Result<Checkpoint, FormatError> {
     }
 
     let entry_count = r.varint(|| "metadata".into())?;
-    check_count("metadata entries", entry_count as usize, MAX_METADATA_ENTRIES)?;
+    check_count(
+        "metadata entries",
+        entry_count as usize,
+        MAX_METADATA_ENTRIES,
+    )?;
     let mut metadata = BTreeMap::new();
     let mut metadata_bytes = 0u64;
     let mut previous: Option<&str> = None;
@@ -277,7 +281,11 @@ pub(crate) fn read(body: &[u8], base: u64) -> Result<Checkpoint, FormatError> {
         previous = Some(key);
         let value = r.bytes(|| format!("metadata[{m}].value"))?;
         metadata_bytes += (key.len() + value.len()) as u64;
-        check_count("metadata bytes", metadata_bytes as usize, MAX_METADATA_BYTES)?;
+        check_count(
+            "metadata bytes",
+            metadata_bytes as usize,
+            MAX_METADATA_BYTES,
+        )?;
         metadata.insert(key.to_owned(), value.to_vec());
     }
     if r.pos != body.len() {

@@ -56,7 +56,9 @@ pub enum FormatError {
         flags: u32,
     },
     /// The stored checksum does not match the content: the file is corrupt.
-    #[error("checkpoint file is corrupt: checksum mismatch (stored {expected:#010x}, computed {actual:#010x})")]
+    #[error(
+        "checkpoint file is corrupt: checksum mismatch (stored {expected:#010x}, computed {actual:#010x})"
+    )]
     ChecksumMismatch {
         /// The checksum stored in the file.
         expected: u32,

@@ -1,0 +1,190 @@
+//! TTL compaction: expire old checkpoints, never the newest valid one.
+
+use std::time::{Duration, SystemTime};
+
+use futures::StreamExt;
+use object_store::path::Path;
+
+use super::error::Result;
+use super::{SkippedObject, Store, backend};
+
+/// Which checkpoints compaction keeps.
+///
+/// A checkpoint is deleted only when **all** hold: it is older than the newest valid
+/// checkpoint (which is never deleted, whatever its age), it is not among the `keep_at_least`
+/// newest checkpoints, and it was written more than `max_age` ago.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetentionPolicy {
+    /// Checkpoints written longer ago than this may be deleted.
+    pub max_age: Duration,
+    /// The newest checkpoints kept whatever their age (at least 1 is always kept).
+    pub keep_at_least: usize,
+    /// Temporary files left by interrupted writes are deleted once older than this.
+    pub temporary_grace: Duration,
+}
+
+impl RetentionPolicy {
+    /// Keep checkpoints for `max_age`, and at least the newest `keep_at_least`; delete
+    /// temporary files after one hour.
+    pub fn new(max_age: Duration, keep_at_least: usize) -> Self {
+        RetentionPolicy {
+            max_age,
+            keep_at_least,
+            temporary_grace: Duration::from_secs(3600),
+        }
+    }
+}
+
+/// What a compaction did (or, in a dry run, would do).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CompactionReport {
+    /// Whether this was a dry run (nothing deleted).
+    pub dry_run: bool,
+    /// The newest valid checkpoint, which was kept.
+    pub newest_valid: Option<u64>,
+    /// Number of checkpoints kept.
+    pub kept: usize,
+    /// Ids of the checkpoints deleted (or to delete), ascending.
+    pub deleted: Vec<u64>,
+    /// Bytes freed (or to free) by deleting checkpoints and temporary files.
+    pub bytes_freed: u64,
+    /// Names of the temporary files deleted (or to delete).
+    pub temporary_deleted: Vec<String>,
+    /// Damaged checkpoint objects newer than the newest valid one: left in place.
+    pub skipped: Vec<SkippedObject>,
+    /// Objects tidemark did not write: left in place.
+    pub foreign: Vec<String>,
+}
+
+impl Store {
+    /// Deletes the checkpoints of `stream` that `policy` expires, and stale temporary files;
+    /// with `dry_run`, deletes nothing and reports what it would delete.
+    ///
+    /// The newest valid checkpoint is never deleted, whatever its age; damaged objects newer
+    /// than it are left for inspection. Deletes in bulk; an object already gone counts as
+    /// deleted. Ages come from the store's clock and the objects' listed modification times.
+    pub async fn compact(
+        &self,
+        stream: &str,
+        policy: &RetentionPolicy,
+        dry_run: bool,
+    ) -> Result<CompactionReport> {
+        let paths = self.paths(stream)?;
+        let listing = self.list(stream).await?;
+        let now = self.inner.options.clock.now();
+        let cutoff = now
+            .checked_sub(policy.max_age)
+            .unwrap_or(SystemTime::UNIX_EPOCH);
+        let mut report = CompactionReport {
+            dry_run,
+            foreign: listing.foreign,
+            ..CompactionReport::default()
+        };
+
+        let mut checkpoints = listing.checkpoints;
+        checkpoints.sort_unstable_by_key(|c| std::cmp::Reverse(c.id));
+        // Find the newest valid checkpoint; everything from it down is subject to the policy.
+        let mut start = checkpoints.len();
+        for (i, entry) in checkpoints.iter().enumerate() {
+            match self.read_checkpoint(stream, &paths, entry.id).await? {
+                Some(Ok(_)) => {
+                    report.newest_valid = Some(entry.id);
+                    start = i;
+                    break;
+                }
+                Some(Err(reason)) => report.skipped.push(SkippedObject {
+                    id: entry.id,
+                    reason,
+                }),
+                None => {}
+            }
+        }
+        report.kept = start.min(checkpoints.len());
+        let mut doomed: Vec<Path> = Vec::new();
+        for (rank, entry) in checkpoints.iter().skip(start).enumerate() {
+            let protected = rank == 0 || rank < policy.keep_at_least || entry.committed_at > cutoff;
+            if protected {
+                report.kept += 1;
+            } else {
+                report.deleted.push(entry.id);
+                report.bytes_freed += entry.size;
+                doomed.push(paths.checkpoint(entry.id));
+            }
+        }
+        report.deleted.sort_unstable();
+
+        let grace_cutoff = now
+            .checked_sub(policy.temporary_grace)
+            .unwrap_or(SystemTime::UNIX_EPOCH);
+        let mut local_doomed = Vec::new();
+        for (name, modified, size) in listing.temporary {
+            if modified < grace_cutoff {
+                report.bytes_freed += size;
+                match &self.inner.local_dir {
+                    // object_store cannot see its own staging files: remove them directly.
+                    Some(local) if name.contains('#') => {
+                        local_doomed.push(local.join(paths.dir().as_ref()).join(&name));
+                    }
+                    _ => doomed.push(paths.dir().clone().join(name.as_str())),
+                }
+                report.temporary_deleted.push(name);
+            }
+        }
+
+        if !dry_run {
+            self.delete_all(doomed).await?;
+            for file in local_doomed {
+                match std::fs::remove_file(&file) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => {
+                        return Err(backend(
+                            "delete",
+                            paths.dir(),
+                            object_store::Error::Generic {
+                                store: "LocalFileSystem",
+                                source: Box::new(e),
+                            },
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    /// Deletes a stream's checkpoints and hint, everything tidemark wrote for it.
+    pub async fn delete_stream(&self, stream: &str) -> Result<usize> {
+        let paths = self.paths(stream)?;
+        let listing = self.list(stream).await?;
+        let mut doomed: Vec<Path> = listing
+            .checkpoints
+            .iter()
+            .map(|e| paths.checkpoint(e.id))
+            .collect();
+        let count = doomed.len();
+        doomed.push(paths.hint());
+        self.delete_all(doomed).await?;
+        Ok(count)
+    }
+
+    /// Bulk-deletes `paths`; a path already gone counts as deleted.
+    async fn delete_all(&self, paths: Vec<Path>) -> Result<()> {
+        if paths.is_empty() {
+            return Ok(());
+        }
+        let input = futures::stream::iter(paths.into_iter().map(Ok)).boxed();
+        let mut results = self.inner.store.delete_stream(input);
+        while let Some(result) = results.next().await {
+            match result {
+                Ok(_) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => {
+                    let root = self.inner.root.clone();
+                    return Err(backend("delete", &root, e));
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,171 @@
+//! Errors of the checkpoint store.
+
+use crate::format::FormatError;
+
+/// Who wrote a checkpoint, as reported in [`StoreError::Fenced`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriterInfo {
+    /// The writer's epoch.
+    pub epoch: u64,
+    /// Its application name.
+    pub app_name: String,
+    /// Its application version.
+    pub app_version: String,
+    /// Its host.
+    pub host: String,
+}
+
+impl std::fmt::Display for WriterInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "epoch {} ({} {} on {})",
+            self.epoch,
+            or_dash(&self.app_name),
+            or_dash(&self.app_version),
+            or_dash(&self.host)
+        )
+    }
+}
+
+fn or_dash(s: &str) -> &str {
+    if s.is_empty() { "-" } else { s }
+}
+
+impl From<&crate::Writer> for WriterInfo {
+    fn from(w: &crate::Writer) -> Self {
+        WriterInfo {
+            epoch: w.epoch,
+            app_name: w.app_name.clone(),
+            app_version: w.app_version.clone(),
+            host: w.host.clone(),
+        }
+    }
+}
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The store URL cannot be used.
+    #[error("invalid store url {url}: {reason}")]
+    InvalidUrl {
+        /// The URL with any secret removed.
+        url: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The stream name cannot be used.
+    #[error("invalid stream name: {reason}")]
+    InvalidStreamName {
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// The backend failed (network, permissions, disk); the operation may be retried.
+    #[error("store operation {operation} failed on {path}")]
+    Backend {
+        /// The operation: `put`, `get`, `head`, `list`, `delete`.
+        operation: &'static str,
+        /// The object or prefix.
+        path: String,
+        /// The backend's error.
+        #[source]
+        source: object_store::Error,
+    },
+    /// No checkpoint with this id exists.
+    #[error("stream={stream} checkpoint={id}: not found")]
+    NotFound {
+        /// The stream.
+        stream: String,
+        /// The id.
+        id: u64,
+    },
+    /// A checkpoint object exists but is not a valid checkpoint of this stream.
+    #[error("stream={stream} checkpoint={id}: damaged")]
+    Damaged {
+        /// The stream.
+        stream: String,
+        /// The id.
+        id: u64,
+        /// Why it cannot be read.
+        #[source]
+        source: Damage,
+    },
+    /// In strict mode, `latest` found damaged checkpoint objects newer than the newest valid
+    /// one.
+    #[error(
+        "stream={stream}: {count} damaged checkpoint(s) newer than the newest valid one, newest damaged id {newest_damaged}"
+    )]
+    DamagedLatest {
+        /// The stream.
+        stream: String,
+        /// How many damaged objects were found.
+        count: usize,
+        /// The highest damaged id.
+        newest_damaged: u64,
+    },
+    /// A newer writer has claimed the stream: this writer may not commit any more.
+    #[error("stream={stream} checkpoint={id}: fenced by a newer writer, {by}")]
+    Fenced {
+        /// The stream.
+        stream: String,
+        /// The id this writer tried to create.
+        id: u64,
+        /// The writer that holds the stream now.
+        by: WriterInfo,
+    },
+    /// The id this writer tried to create holds something it cannot account for: an older
+    /// writer's checkpoint or an object it cannot decode. Nothing was overwritten.
+    #[error("stream={stream} checkpoint={id}: conflicting object, {reason}")]
+    Conflict {
+        /// The stream.
+        stream: String,
+        /// The id.
+        id: u64,
+        /// What was found there.
+        reason: String,
+    },
+    /// The backend does not enforce create-if-absent writes, so commits cannot be fenced.
+    #[error(
+        "store {store} does not enforce create-if-absent writes (a second conditional write to {path} succeeded); refusing to write. Use a backend that supports conditional writes, or opt out explicitly with allow_unconditional_writes"
+    )]
+    ConditionalWritesUnsupported {
+        /// The store, without secrets.
+        store: String,
+        /// The probe object.
+        path: String,
+    },
+    /// The checkpoint cannot be encoded (it breaks a rule of the format).
+    #[error("stream={stream}: checkpoint cannot be written")]
+    Invalid {
+        /// The stream.
+        stream: String,
+        /// The format's reason.
+        #[source]
+        source: FormatError,
+    },
+}
+
+/// Why a checkpoint object is not a valid checkpoint of its stream.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Damage {
+    /// The bytes are not a valid checkpoint file.
+    #[error("not a valid checkpoint file")]
+    Format(#[from] FormatError),
+    /// The file is valid but names another stream (a foreign copy or a hash collision).
+    #[error("the file belongs to stream {found:?}")]
+    WrongStream {
+        /// The stream named in the file.
+        found: String,
+    },
+    /// The file is valid but carries another id than its name.
+    #[error("the file holds checkpoint {found}")]
+    WrongId {
+        /// The id in the file.
+        found: u64,
+    },
+}
+
+/// A `Result` with a [`StoreError`].
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;

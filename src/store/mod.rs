@@ -1,0 +1,621 @@
+//! The checkpoint store: atomic, durable, fenced commits on local disk, S3, HDFS and other
+//! object stores; a constant-cost `latest`; history; TTL compaction.
+//!
+//! This is the only layer that talks to `object_store`. The layout it writes is specified in
+//! `format-spec/LAYOUT.md`.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), tidemark::store::StoreError> {
+//! use tidemark::store::{NewCheckpoint, Store, WriterConfig};
+//! use tidemark::Offsets;
+//!
+//! let store = Store::open("memory://")?;
+//! let mut writer = store.writer("billing", WriterConfig::new("billing-app", "2.3.0")).await?;
+//! let offsets: Offsets = [("orders", 0, 1_042)].into_iter().collect();
+//! let committed = writer.commit(NewCheckpoint::new(offsets)).await?;
+//!
+//! let latest = store.latest("billing").await?.expect("just committed");
+//! assert_eq!(latest.id, committed.id);
+//! assert_eq!(latest.offsets.get("orders", 0), Some(1_042));
+//! # Ok(())
+//! # }
+//! ```
+
+mod clock;
+mod compact;
+mod error;
+mod layout;
+mod url;
+mod writer;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use futures::TryStreamExt;
+use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt};
+use tokio::sync::OnceCell;
+
+use crate::format::{self, Checkpoint};
+use layout::{ObjectKind, StreamPaths};
+
+pub use self::url::BackendKind;
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use compact::{CompactionReport, RetentionPolicy};
+pub use error::{Damage, Result, StoreError, WriterInfo};
+pub use writer::{BackgroundCompaction, Committed, NewCheckpoint, StreamWriter, WriterConfig};
+
+/// How a [`Store`] behaves.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// When true, [`Store::latest`] fails with [`StoreError::DamagedLatest`] instead of
+    /// falling back past damaged checkpoint objects.
+    pub strict: bool,
+    /// Skip the check, made when a writer opens, that the backend enforces create-if-absent
+    /// writes. Without that guarantee two writers can overwrite each other's checkpoints: opt
+    /// out only for a backend you know to be single-writer.
+    pub allow_unconditional_writes: bool,
+    /// Backend configuration keys and values (for S3, the `object_store` `AmazonS3ConfigKey`
+    /// names such as `endpoint`, `region`, `allow_http`, `access_key_id`), added to those in
+    /// the URL's query string and the standard environment variables.
+    pub backend_options: Vec<(String, String)>,
+    /// The clock used for creation times and compaction ages.
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            strict: false,
+            allow_unconditional_writes: false,
+            backend_options: Vec::new(),
+            clock: Arc::new(SystemClock),
+        }
+    }
+}
+
+/// A store of checkpoint streams on one backend. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    store: Arc<dyn ObjectStore>,
+    /// Where the `_latest` hint is written: on local disk a second handle without fsync (the
+    /// hint is only an optimisation; checkpoints are always synced).
+    hint_store: Arc<dyn ObjectStore>,
+    root: Path,
+    kind: BackendKind,
+    display: String,
+    local_dir: Option<PathBuf>,
+    options: StoreOptions,
+    conditional_writes_checked: OnceCell<()>,
+}
+
+/// One object the store skipped because it is not a valid checkpoint of its stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkippedObject {
+    /// The id in the object's name.
+    pub id: u64,
+    /// Why it was skipped.
+    pub reason: Damage,
+}
+
+/// What [`Store::latest_report`] found.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct LatestReport {
+    /// The newest valid checkpoint, if any.
+    pub checkpoint: Option<Checkpoint>,
+    /// Damaged objects newer than it, newest first.
+    pub skipped: Vec<SkippedObject>,
+    /// The highest checkpoint id present, valid or not (the next commit gets a higher one).
+    pub max_id: Option<u64>,
+}
+
+/// One entry of a stream's history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryEntry {
+    /// The checkpoint id.
+    pub id: u64,
+    /// When the object was written, as the backend lists it.
+    pub committed_at: SystemTime,
+    /// Its size in bytes.
+    pub size: u64,
+}
+
+/// Which part of a history to list.
+#[derive(Debug, Clone, Default)]
+pub struct HistoryQuery {
+    /// Only checkpoints written at or after this time.
+    pub since: Option<SystemTime>,
+    /// Only checkpoints written at or before this time.
+    pub until: Option<SystemTime>,
+    /// At most this many entries (the newest).
+    pub limit: Option<usize>,
+}
+
+/// Everything in a stream's folder, classified by name.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct StreamListing {
+    /// Checkpoint objects, in no particular order.
+    pub checkpoints: Vec<HistoryEntry>,
+    /// Temporary files left by interrupted writes: name, modification time, size.
+    pub temporary: Vec<(String, SystemTime, u64)>,
+    /// Objects that tidemark did not write: name relative to the stream folder.
+    pub foreign: Vec<String>,
+}
+
+impl Store {
+    /// Opens the store a URL names, with default options:
+    ///
+    /// - a path or `file:///path`: local disk, every checkpoint fsynced (created if missing);
+    /// - `s3://bucket/prefix`: S3, configured by the standard `AWS_*` environment variables and
+    ///   `object_store` S3 options in the query string (`?endpoint=...&allow_http=true`);
+    /// - `gs://bucket/prefix`, `az://container/prefix`: Google Cloud Storage, Azure;
+    /// - `hdfs://namenode:port/path`: HDFS (cargo feature `hdfs`);
+    /// - `memory://`: a new, empty in-process store.
+    ///
+    /// Fails with [`StoreError::InvalidUrl`] (secrets removed) when the URL cannot be used.
+    pub fn open(url: &str) -> Result<Store> {
+        Store::open_with(url, StoreOptions::default())
+    }
+
+    /// Opens the store a URL names, with options.
+    pub fn open_with(url: &str, options: StoreOptions) -> Result<Store> {
+        let opened = url::open(url, &options.backend_options)?;
+        let hint_store: Arc<dyn ObjectStore> = match &opened.local_dir {
+            Some(dir) => Arc::new(
+                object_store::local::LocalFileSystem::new_with_prefix(dir).map_err(|e| {
+                    StoreError::InvalidUrl {
+                        url: opened.display.clone(),
+                        reason: e.to_string(),
+                    }
+                })?,
+            ),
+            None => opened.store.clone(),
+        };
+        Ok(Store {
+            inner: Arc::new(Inner {
+                store: opened.store,
+                hint_store,
+                root: opened.root,
+                kind: opened.kind,
+                display: opened.display,
+                local_dir: opened.local_dir,
+                options,
+                conditional_writes_checked: OnceCell::new(),
+            }),
+        })
+    }
+
+    /// Uses any `object_store` backend (for example one wrapped for tests or metrics), with
+    /// the store rooted at `root` inside it.
+    pub fn from_object_store(
+        store: Arc<dyn ObjectStore>,
+        root: &str,
+        options: StoreOptions,
+    ) -> Result<Store> {
+        let root = Path::parse(root.trim_matches('/')).map_err(|e| StoreError::InvalidUrl {
+            url: root.to_owned(),
+            reason: e.to_string(),
+        })?;
+        Ok(Store {
+            inner: Arc::new(Inner {
+                hint_store: store.clone(),
+                display: format!("{store}/{root}"),
+                store,
+                root,
+                kind: BackendKind::Custom,
+                local_dir: None,
+                options,
+                conditional_writes_checked: OnceCell::new(),
+            }),
+        })
+    }
+
+    /// The kind of backend.
+    pub fn kind(&self) -> BackendKind {
+        self.inner.kind
+    }
+
+    /// The options the store was opened with.
+    pub fn options(&self) -> &StoreOptions {
+        &self.inner.options
+    }
+
+    fn paths(&self, stream: &str) -> Result<StreamPaths> {
+        check_stream_name(stream)?;
+        Ok(StreamPaths::new(&self.inner.root, stream))
+    }
+
+    /// The newest valid checkpoint of `stream`, or `None` if it has none.
+    ///
+    /// Costs a small constant number of requests (read the `_latest` hint, check the id after
+    /// it, read the checkpoint), whatever the history's length. Damaged objects (corrupt,
+    /// torn, empty, foreign) are skipped and logged, falling back to the newest valid
+    /// checkpoint, unless the store is strict.
+    pub async fn latest(&self, stream: &str) -> Result<Option<Checkpoint>> {
+        let report = self.latest_report(stream).await?;
+        for skipped in &report.skipped {
+            tracing::warn!(stream, id = skipped.id, reason = %skipped.reason, "skipped damaged checkpoint");
+        }
+        Ok(report.checkpoint)
+    }
+
+    /// Like [`latest`](Self::latest), also returning every damaged object skipped on the way
+    /// and the highest id present.
+    pub async fn latest_report(&self, stream: &str) -> Result<LatestReport> {
+        let paths = self.paths(stream)?;
+        let Some(top) = self.newest_id(&paths).await? else {
+            return Ok(LatestReport::default());
+        };
+        let mut report = LatestReport {
+            max_id: Some(top),
+            ..LatestReport::default()
+        };
+        // The common case: the newest object is valid.
+        match self.read_checkpoint(stream, &paths, top).await? {
+            Some(Ok(checkpoint)) => {
+                report.checkpoint = Some(checkpoint);
+                return Ok(report);
+            }
+            Some(Err(reason)) => report.skipped.push(SkippedObject { id: top, reason }),
+            None => {}
+        }
+        // Damage, or a hint pointing at a deleted object: walk down every listed id.
+        let mut ids: Vec<u64> = self
+            .list_ids(&paths)
+            .await?
+            .into_iter()
+            .filter(|&id| id != top)
+            .collect();
+        ids.sort_unstable_by(|a, b| b.cmp(a));
+        if let Some(&listed_top) = ids.first() {
+            report.max_id = report.max_id.max(Some(listed_top));
+        }
+        if report.skipped.is_empty() && report.max_id == Some(top) {
+            // The candidate was not there at all.
+            report.max_id = ids.first().copied();
+        }
+        for id in ids {
+            match self.read_checkpoint(stream, &paths, id).await? {
+                Some(Ok(checkpoint)) => {
+                    report.checkpoint = Some(checkpoint);
+                    break;
+                }
+                Some(Err(reason)) => report.skipped.push(SkippedObject { id, reason }),
+                None => {}
+            }
+        }
+        if self.inner.options.strict && !report.skipped.is_empty() {
+            return Err(StoreError::DamagedLatest {
+                stream: stream.to_owned(),
+                count: report.skipped.len(),
+                newest_damaged: report.skipped[0].id,
+            });
+        }
+        Ok(report)
+    }
+
+    /// Checkpoint `id` of `stream`.
+    ///
+    /// Fails with [`StoreError::NotFound`] when there is none and [`StoreError::Damaged`] when
+    /// the object is not a valid checkpoint of this stream with this id.
+    pub async fn get(&self, stream: &str, id: u64) -> Result<Checkpoint> {
+        let paths = self.paths(stream)?;
+        match self.read_checkpoint(stream, &paths, id).await? {
+            Some(Ok(checkpoint)) => Ok(checkpoint),
+            Some(Err(source)) => Err(StoreError::Damaged {
+                stream: stream.to_owned(),
+                id,
+                source,
+            }),
+            None => Err(StoreError::NotFound {
+                stream: stream.to_owned(),
+                id,
+            }),
+        }
+    }
+
+    /// The raw bytes of checkpoint `id`, or `None` if there is no such object.
+    pub async fn get_bytes(&self, stream: &str, id: u64) -> Result<Option<Bytes>> {
+        let paths = self.paths(stream)?;
+        self.read_bytes(&paths.checkpoint(id)).await
+    }
+
+    /// The history of `stream`, newest first, from the listing alone (no checkpoint is read;
+    /// fetch bodies with [`get`](Self::get) on demand). Times are when each object was written.
+    pub async fn history(&self, stream: &str, query: &HistoryQuery) -> Result<Vec<HistoryEntry>> {
+        let mut entries: Vec<HistoryEntry> = self
+            .list(stream)
+            .await?
+            .checkpoints
+            .into_iter()
+            .filter(|e| query.since.is_none_or(|t| e.committed_at >= t))
+            .filter(|e| query.until.is_none_or(|t| e.committed_at <= t))
+            .collect();
+        entries.sort_unstable_by_key(|e| std::cmp::Reverse(e.id));
+        if let Some(limit) = query.limit {
+            entries.truncate(limit);
+        }
+        Ok(entries)
+    }
+
+    /// Everything in the stream's folder, classified: checkpoints, temporary files left by
+    /// interrupted writes, and foreign objects. Streams the listing; keeps a few words per
+    /// checkpoint.
+    pub async fn list(&self, stream: &str) -> Result<StreamListing> {
+        let paths = self.paths(stream)?;
+        let dir = paths.dir();
+        let mut listing = StreamListing::default();
+        let mut objects = self.inner.store.list(Some(dir));
+        while let Some(meta) = objects
+            .try_next()
+            .await
+            .map_err(|e| backend("list", dir, e))?
+        {
+            let relative: Vec<_> = meta
+                .location
+                .prefix_match(dir)
+                .map(|parts| parts.map(|p| p.as_ref().to_owned()).collect())
+                .unwrap_or_default();
+            let [name] = relative.as_slice() else {
+                listing.foreign.push(relative.join("/"));
+                continue;
+            };
+            match layout::classify(name) {
+                ObjectKind::Checkpoint(id) => listing.checkpoints.push(HistoryEntry {
+                    id,
+                    committed_at: meta.last_modified.into(),
+                    size: meta.size,
+                }),
+                ObjectKind::Hint => {}
+                ObjectKind::Temporary => {
+                    listing
+                        .temporary
+                        .push((name.clone(), meta.last_modified.into(), meta.size))
+                }
+                ObjectKind::Foreign => listing.foreign.push(name.clone()),
+            }
+        }
+        // object_store hides its local staging files (`<name>#<n>`) from listings: find them
+        // on the file system.
+        if let Some(local) = &self.inner.local_dir {
+            let folder = local.join(dir.as_ref());
+            listing.temporary.extend(local_temporaries(&folder));
+        }
+        Ok(listing)
+    }
+
+    /// The names of all streams in the store, sorted.
+    pub async fn streams(&self) -> Result<Vec<String>> {
+        let dir = layout::streams_dir(&self.inner.root);
+        let listed = self
+            .inner
+            .store
+            .list_with_delimiter(Some(&dir))
+            .await
+            .map_err(|e| backend("list", &dir, e))?;
+        let mut names = Vec::new();
+        for prefix in listed.common_prefixes {
+            let Some(segment) = prefix.filename() else {
+                continue;
+            };
+            match layout::decode_stream_name(segment) {
+                Some(name) => names.push(name),
+                None => {
+                    // A shortened name: read it from the stream's newest checkpoint.
+                    if let Some(name) = self.stream_name_from_checkpoints(&prefix).await? {
+                        names.push(name);
+                    }
+                }
+            }
+        }
+        names.sort();
+        Ok(names)
+    }
+
+    async fn stream_name_from_checkpoints(&self, dir: &Path) -> Result<Option<String>> {
+        let mut objects = self.inner.store.list(Some(dir));
+        while let Some(meta) = objects
+            .try_next()
+            .await
+            .map_err(|e| backend("list", dir, e))?
+        {
+            if let Some(name) = meta.location.filename()
+                && layout::parse_checkpoint_file_name(name).is_some()
+                && let Some(bytes) = self.read_bytes(&meta.location).await?
+                && let Ok(checkpoint) = format::decode(&bytes)
+            {
+                return Ok(Some(checkpoint.stream));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The highest checkpoint id present, probably: the hint, moved past the ids that exist
+    /// after it, or the listing's maximum when there is no usable hint. The caller reads the
+    /// candidate and lists when it is absent.
+    async fn newest_id(&self, paths: &StreamPaths) -> Result<Option<u64>> {
+        const MAX_PROBES: u32 = 8;
+        if let Some(hint) = self.read_hint(paths).await? {
+            let mut top = hint;
+            for _ in 0..MAX_PROBES {
+                let Some(next) = top.checked_add(1) else {
+                    return Ok(Some(top));
+                };
+                if !self.exists(&paths.checkpoint(next)).await? {
+                    return Ok(Some(top));
+                }
+                top = next;
+            }
+            // The hint is far behind: list.
+        }
+        Ok(self.list_ids(paths).await?.into_iter().max())
+    }
+
+    async fn list_ids(&self, paths: &StreamPaths) -> Result<Vec<u64>> {
+        let dir = paths.dir();
+        let mut ids = Vec::new();
+        let mut objects = self.inner.store.list(Some(dir));
+        while let Some(meta) = objects
+            .try_next()
+            .await
+            .map_err(|e| backend("list", dir, e))?
+        {
+            if let Some(id) = meta
+                .location
+                .filename()
+                .and_then(layout::parse_checkpoint_file_name)
+                && meta
+                    .location
+                    .prefix_match(dir)
+                    .is_some_and(|p| p.count() == 1)
+            {
+                ids.push(id);
+            }
+        }
+        Ok(ids)
+    }
+
+    async fn read_hint(&self, paths: &StreamPaths) -> Result<Option<u64>> {
+        let path = paths.hint();
+        let Some(bytes) = self.read_bytes_from(&self.inner.hint_store, &path).await? else {
+            return Ok(None);
+        };
+        Ok(std::str::from_utf8(&bytes)
+            .ok()
+            .and_then(|s| s.strip_suffix('\n'))
+            .and_then(|s| s.parse().ok()))
+    }
+
+    /// Records `id` as the newest checkpoint. A hint only saves listing; failing to write it
+    /// is logged, not returned.
+    async fn write_hint(&self, paths: &StreamPaths, id: u64) {
+        let path = paths.hint();
+        let result = self
+            .inner
+            .hint_store
+            .put(&path, format!("{id}\n").into())
+            .await;
+        if let Err(e) = result {
+            tracing::warn!(path = %path, error = %e, "could not update the latest-id hint");
+        }
+    }
+
+    async fn exists(&self, path: &Path) -> Result<bool> {
+        match self.inner.store.head(path).await {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(e) => Err(backend("head", path, e)),
+        }
+    }
+
+    async fn read_bytes(&self, path: &Path) -> Result<Option<Bytes>> {
+        self.read_bytes_from(&self.inner.store, path).await
+    }
+
+    async fn read_bytes_from(
+        &self,
+        store: &Arc<dyn ObjectStore>,
+        path: &Path,
+    ) -> Result<Option<Bytes>> {
+        let result = match store.get(path).await {
+            Ok(result) => result,
+            Err(object_store::Error::NotFound { .. }) => return Ok(None),
+            Err(e) => return Err(backend("get", path, e)),
+        };
+        match result.bytes().await {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(backend("get", path, e)),
+        }
+    }
+
+    /// Reads and checks checkpoint `id`: `None` if absent, `Some(Err)` if damaged.
+    async fn read_checkpoint(
+        &self,
+        stream: &str,
+        paths: &StreamPaths,
+        id: u64,
+    ) -> Result<Option<std::result::Result<Checkpoint, Damage>>> {
+        let Some(bytes) = self.read_bytes(&paths.checkpoint(id)).await? else {
+            return Ok(None);
+        };
+        Ok(Some(check_checkpoint(stream, id, &bytes)))
+    }
+}
+
+impl std::fmt::Display for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.inner.display)
+    }
+}
+
+/// Decodes `bytes` and checks that they hold checkpoint `id` of `stream`.
+fn check_checkpoint(
+    stream: &str,
+    id: u64,
+    bytes: &[u8],
+) -> std::result::Result<Checkpoint, Damage> {
+    let checkpoint = format::decode(bytes)?;
+    if checkpoint.stream != stream {
+        return Err(Damage::WrongStream {
+            found: checkpoint.stream,
+        });
+    }
+    if checkpoint.id != id {
+        return Err(Damage::WrongId {
+            found: checkpoint.id,
+        });
+    }
+    Ok(checkpoint)
+}
+
+fn check_stream_name(stream: &str) -> Result<()> {
+    if stream.is_empty() {
+        return Err(StoreError::InvalidStreamName {
+            reason: "the name is empty",
+        });
+    }
+    if stream.len() as u64 > format::limits::MAX_STRING_BYTES {
+        return Err(StoreError::InvalidStreamName {
+            reason: "the name is longer than 4096 bytes",
+        });
+    }
+    Ok(())
+}
+
+fn backend(operation: &'static str, path: &Path, source: object_store::Error) -> StoreError {
+    StoreError::Backend {
+        operation,
+        path: path.to_string(),
+        source,
+    }
+}
+
+/// Staging files (`<name>#<digits>`) in a local stream folder.
+fn local_temporaries(folder: &std::path::Path) -> Vec<(String, SystemTime, u64)> {
+    let Ok(entries) = std::fs::read_dir(folder) else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            let (_, suffix) = name.rsplit_once('#')?;
+            if suffix.is_empty() || !suffix.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            let meta = e.metadata().ok()?;
+            Some((name, meta.modified().ok()?, meta.len()))
+        })
+        .collect()
+}

@@ -1,0 +1,312 @@
+//! Opening a backend from a store URL. Secrets in URLs and options are never printed.
+
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use object_store::ObjectStore;
+use object_store::path::Path;
+use url::Url;
+
+use super::error::{Result, StoreError};
+
+/// Which kind of backend a store URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BackendKind {
+    /// In-process memory (`memory://`): tests and demos; gone when the process ends.
+    Memory,
+    /// Local disk (a path or `file:///...`), with fsync.
+    Local,
+    /// Amazon S3 or an S3-compatible server (`s3://bucket/prefix`).
+    S3,
+    /// Google Cloud Storage (`gs://bucket/prefix`).
+    Gcs,
+    /// Azure Blob Storage (`az://container/prefix` and the other Azure schemes).
+    Azure,
+    /// HDFS (`hdfs://namenode:port/path`, cargo feature `hdfs`).
+    Hdfs,
+    /// A store handed over with [`Store::from_object_store`](super::Store::from_object_store).
+    Custom,
+}
+
+/// A backend opened from a URL.
+pub(crate) struct Opened {
+    pub(crate) store: Arc<dyn ObjectStore>,
+    pub(crate) root: Path,
+    pub(crate) kind: BackendKind,
+    /// The URL with secrets removed.
+    pub(crate) display: String,
+    /// For local disk: the root folder on the file system.
+    pub(crate) local_dir: Option<PathBuf>,
+}
+
+/// The URL with user information and query values removed, safe to print.
+pub(crate) fn redact(url: &str) -> String {
+    match Url::parse(url) {
+        Ok(mut u) if u.scheme().len() > 1 => {
+            let _ = u.set_username("");
+            let _ = u.set_password(None);
+            if let Some(query) = u.query() {
+                let keys: Vec<String> = query
+                    .split('&')
+                    .filter(|kv| !kv.is_empty())
+                    .map(|kv| format!("{}=***", kv.split('=').next().unwrap_or("")))
+                    .collect();
+                u.set_query(Some(&keys.join("&")));
+            }
+            u.to_string()
+        }
+        // A plain path holds no secrets.
+        _ => url.to_owned(),
+    }
+}
+
+fn invalid(url: &str, reason: impl Into<String>) -> StoreError {
+    StoreError::InvalidUrl {
+        url: redact(url),
+        reason: reason.into(),
+    }
+}
+
+/// Opens the backend a URL names. `options` are backend configuration keys (for S3 the
+/// `AmazonS3ConfigKey` names, e.g. `endpoint`, `region`, `allow_http`), added to those in the
+/// URL's query string and, for cloud stores, to the standard environment variables.
+pub(crate) fn open(url: &str, options: &[(String, String)]) -> Result<Opened> {
+    if url.trim().is_empty() {
+        return Err(invalid(url, "empty url"));
+    }
+    let looks_like_url = url.contains("://");
+    if !looks_like_url {
+        return open_local(url, PathBuf::from(url));
+    }
+    let parsed = Url::parse(url).map_err(|e| invalid(url, e.to_string()))?;
+    let mut all_options: Vec<(String, String)> = parsed
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    all_options.extend(options.iter().cloned());
+    let prefix = |u: &Url| -> Result<Path> {
+        let path = u.path().trim_matches('/');
+        let decoded =
+            percent_decode(path).ok_or_else(|| invalid(url, "path is not valid UTF-8"))?;
+        Path::parse(&decoded).map_err(|e| invalid(url, format!("bad path: {e}")))
+    };
+    match parsed.scheme() {
+        "memory" => {
+            reject_options(url, &all_options)?;
+            let root = Path::parse(
+                format!("{}{}", parsed.host_str().unwrap_or(""), parsed.path()).trim_matches('/'),
+            )
+            .map_err(|e| invalid(url, format!("bad path: {e}")))?;
+            Ok(Opened {
+                store: Arc::new(object_store::memory::InMemory::new()),
+                root,
+                kind: BackendKind::Memory,
+                display: redact(url),
+                local_dir: None,
+            })
+        }
+        "file" => {
+            reject_options(url, &all_options)?;
+            if parsed
+                .host_str()
+                .is_some_and(|h| !h.is_empty() && h != "localhost")
+            {
+                return Err(invalid(
+                    url,
+                    "file urls must not name a host (use file:///path)",
+                ));
+            }
+            let path = parsed
+                .to_file_path()
+                .map_err(|_| invalid(url, "not a local file path"))?;
+            open_local(url, path)
+        }
+        "s3" | "s3a" => {
+            let bucket = parsed
+                .host_str()
+                .filter(|h| !h.is_empty())
+                .ok_or_else(|| invalid(url, "missing bucket name (s3://bucket/prefix)"))?;
+            let builder = object_store::aws::AmazonS3Builder::from_env().with_bucket_name(bucket);
+            let builder = configure(url, builder, &all_options, |b, k, v| {
+                object_store::aws::AmazonS3ConfigKey::from_str(k).map(|key| b.with_config(key, v))
+            })?;
+            let store = builder.build().map_err(|e| invalid(url, e.to_string()))?;
+            cloud(url, Arc::new(store), prefix(&parsed)?, BackendKind::S3)
+        }
+        "gs" => {
+            let bucket = parsed
+                .host_str()
+                .filter(|h| !h.is_empty())
+                .ok_or_else(|| invalid(url, "missing bucket name (gs://bucket/prefix)"))?;
+            let builder =
+                object_store::gcp::GoogleCloudStorageBuilder::from_env().with_bucket_name(bucket);
+            let builder = configure(url, builder, &all_options, |b, k, v| {
+                object_store::gcp::GoogleConfigKey::from_str(k).map(|key| b.with_config(key, v))
+            })?;
+            let store = builder.build().map_err(|e| invalid(url, e.to_string()))?;
+            cloud(url, Arc::new(store), prefix(&parsed)?, BackendKind::Gcs)
+        }
+        "az" | "adl" | "azure" | "abfs" | "abfss" => {
+            let mut no_query = parsed.clone();
+            no_query.set_query(None);
+            let builder =
+                object_store::azure::MicrosoftAzureBuilder::from_env().with_url(no_query.as_str());
+            let builder = configure(url, builder, &all_options, |b, k, v| {
+                object_store::azure::AzureConfigKey::from_str(k).map(|key| b.with_config(key, v))
+            })?;
+            let store = builder.build().map_err(|e| invalid(url, e.to_string()))?;
+            // For az://container/prefix the container is the host; abfs urls keep it too.
+            cloud(url, Arc::new(store), prefix(&parsed)?, BackendKind::Azure)
+        }
+        "hdfs" | "viewfs" => open_hdfs(url, &parsed, &all_options, prefix(&parsed)?),
+        other => Err(invalid(
+            url,
+            format!(
+                "unsupported scheme {other:?}; use a path, file://, memory://, s3://, gs://, az:// or hdfs://"
+            ),
+        )),
+    }
+}
+
+fn cloud(url: &str, store: Arc<dyn ObjectStore>, root: Path, kind: BackendKind) -> Result<Opened> {
+    Ok(Opened {
+        store,
+        root,
+        kind,
+        display: redact(url),
+        local_dir: None,
+    })
+}
+
+/// Applies configuration keys, naming (never printing the value of) an unknown key.
+fn configure<B>(
+    url: &str,
+    builder: B,
+    options: &[(String, String)],
+    apply: impl Fn(B, &str, String) -> std::result::Result<B, object_store::Error>,
+) -> Result<B> {
+    let mut builder = builder;
+    for (key, value) in options {
+        builder = apply(builder, &key.to_ascii_lowercase(), value.clone())
+            .map_err(|_| invalid(url, format!("unknown option {key:?}")))?;
+    }
+    Ok(builder)
+}
+
+fn reject_options(url: &str, options: &[(String, String)]) -> Result<()> {
+    match options.first() {
+        Some((key, _)) => Err(invalid(
+            url,
+            format!("option {key:?} does not apply to this backend"),
+        )),
+        None => Ok(()),
+    }
+}
+
+fn open_local(url: &str, dir: PathBuf) -> Result<Opened> {
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| invalid(url, format!("cannot create folder {}: {e}", dir.display())))?;
+    let dir = dir
+        .canonicalize()
+        .map_err(|e| invalid(url, format!("cannot open folder {}: {e}", dir.display())))?;
+    let store = object_store::local::LocalFileSystem::new_with_prefix(&dir)
+        .map_err(|e| invalid(url, e.to_string()))?
+        .with_fsync(true);
+    Ok(Opened {
+        store: Arc::new(store),
+        root: Path::default(),
+        kind: BackendKind::Local,
+        display: dir.display().to_string(),
+        local_dir: Some(dir),
+    })
+}
+
+#[cfg(feature = "hdfs")]
+fn open_hdfs(url: &str, parsed: &Url, options: &[(String, String)], root: Path) -> Result<Opened> {
+    let mut base = parsed.clone();
+    base.set_path("");
+    base.set_query(None);
+    let store = hdfs_native_object_store::HdfsObjectStoreBuilder::new()
+        .with_url(base.as_str())
+        .with_config(options.iter().cloned())
+        .build()
+        .map_err(|e| invalid(url, e.to_string()))?;
+    cloud(url, Arc::new(store), root, BackendKind::Hdfs)
+}
+
+#[cfg(not(feature = "hdfs"))]
+fn open_hdfs(url: &str, _: &Url, _: &[(String, String)], _: Path) -> Result<Opened> {
+    Err(invalid(
+        url,
+        "hdfs support is not compiled in; build tidemark with the cargo feature `hdfs`",
+    ))
+}
+
+fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = s.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_removed_from_printed_urls() {
+        let shown = redact("s3://AKIA:SECRET@bucket/p?aws_secret_access_key=hunter2&region=x");
+        assert!(!shown.contains("SECRET") && !shown.contains("hunter2") && !shown.contains("AKIA"));
+        assert!(shown.contains("aws_secret_access_key=***"), "{shown}");
+        assert_eq!(redact("/data/ckpt"), "/data/ckpt");
+    }
+
+    #[test]
+    fn bad_urls_say_what_is_wrong() {
+        let reason = |url: &str| match open(url, &[]) {
+            Err(StoreError::InvalidUrl { reason, .. }) => reason,
+            Err(other) => panic!("{url}: {other}"),
+            Ok(_) => panic!("{url} opened"),
+        };
+        assert!(reason("ftp://x/y").contains("unsupported scheme"));
+        assert!(reason("s3:///prefix").contains("missing bucket"));
+        assert!(reason("").contains("empty"));
+        assert!(reason("memory://?region=x").contains("does not apply"));
+        let r = reason("s3://b/p?aws_secret_access_key=hunter2&bogus_key=hunter3");
+        assert!(r.contains("bogus_key") && !r.contains("hunter"), "{r}");
+        #[cfg(not(feature = "hdfs"))]
+        assert!(reason("hdfs://nn:8020/x").contains("feature `hdfs`"));
+    }
+
+    #[test]
+    fn urls_open_the_right_backend() {
+        let o = open("memory://", &[]).unwrap();
+        assert_eq!(o.kind, BackendKind::Memory);
+        let o = open("memory://a/b", &[]).unwrap();
+        assert_eq!(o.root.as_ref(), "a/b");
+        let o = open(
+            "s3://bucket/some/prefix?endpoint=http://127.0.0.1:1&allow_http=true&region=us-east-1",
+            &[],
+        )
+        .unwrap();
+        assert_eq!((o.kind, o.root.as_ref()), (BackendKind::S3, "some/prefix"));
+        let dir = std::env::temp_dir().join(format!("tidemark-url-{}", std::process::id()));
+        let o = open(dir.to_str().unwrap(), &[]).unwrap();
+        assert_eq!(o.kind, BackendKind::Local);
+        let o = open(&format!("file://{}", dir.display()), &[]).unwrap();
+        assert_eq!(o.kind, BackendKind::Local);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,457 @@
+//! Writing checkpoints: claiming a stream, fenced create-if-absent commits, background
+//! compaction.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use object_store::{ObjectStoreExt, PutMode, PutOptions, PutPayload};
+
+use super::compact::{CompactionReport, RetentionPolicy};
+use super::error::{Result, StoreError, WriterInfo};
+use super::layout::StreamPaths;
+use super::{Store, backend, check_checkpoint};
+use crate::format::{self, Checkpoint, Offsets, Writer};
+
+/// Who is writing: recorded in every checkpoint this writer commits.
+#[derive(Debug, Clone)]
+pub struct WriterConfig {
+    /// The application's name.
+    pub app_name: String,
+    /// The application's version.
+    pub app_version: String,
+    /// The host name; by default read from the system.
+    pub host: String,
+    /// Compaction to run in the background after commits, if any.
+    pub background_compaction: Option<BackgroundCompaction>,
+}
+
+impl WriterConfig {
+    /// A writer for this application, on this host.
+    pub fn new(app_name: impl Into<String>, app_version: impl Into<String>) -> Self {
+        WriterConfig {
+            app_name: app_name.into(),
+            app_version: app_version.into(),
+            host: host_name(),
+            background_compaction: None,
+        }
+    }
+
+    /// Sets the host name recorded in checkpoints.
+    pub fn with_host(mut self, host: impl Into<String>) -> Self {
+        self.host = host.into();
+        self
+    }
+
+    /// Runs compaction in the background as configured.
+    pub fn with_background_compaction(mut self, compaction: BackgroundCompaction) -> Self {
+        self.background_compaction = Some(compaction);
+        self
+    }
+}
+
+/// When to compact in the background: after every `every_commits` commits and/or once
+/// `every` has passed since the last run, whichever comes first. A run never delays a commit,
+/// and at most one runs at a time.
+#[derive(Debug, Clone)]
+pub struct BackgroundCompaction {
+    /// The retention policy.
+    pub policy: RetentionPolicy,
+    /// Run after this many commits.
+    pub every_commits: Option<u64>,
+    /// Run when this much time has passed since the last run.
+    pub every: Option<Duration>,
+}
+
+fn host_name() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .filter(|h| !h.is_empty())
+        .or_else(|| {
+            std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .ok()
+                .map(|h| h.trim().to_owned())
+        })
+        .unwrap_or_default()
+}
+
+/// The content of a checkpoint to commit; the writer adds the stream, id, creation time and
+/// itself.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NewCheckpoint {
+    /// The next offset to consume for every (topic, partition).
+    pub offsets: Offsets,
+    /// The batch time the offsets belong to, in milliseconds since the Unix epoch; 0 means
+    /// "now" (the writer's clock).
+    pub batch_time_ms: u64,
+    /// Small user metadata.
+    pub metadata: BTreeMap<String, Vec<u8>>,
+}
+
+impl NewCheckpoint {
+    /// A checkpoint of these offsets.
+    pub fn new(offsets: Offsets) -> Self {
+        NewCheckpoint {
+            offsets,
+            ..NewCheckpoint::default()
+        }
+    }
+
+    /// Sets the batch time, in milliseconds since the Unix epoch.
+    pub fn with_batch_time_ms(mut self, ms: u64) -> Self {
+        self.batch_time_ms = ms;
+        self
+    }
+
+    /// Adds one metadata entry.
+    pub fn with_metadata(mut self, key: impl Into<String>, value: Vec<u8>) -> Self {
+        self.metadata.insert(key.into(), value);
+        self
+    }
+}
+
+/// A successful commit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Committed {
+    /// The new checkpoint's id.
+    pub id: u64,
+    /// Its size in bytes.
+    pub size: u64,
+}
+
+/// The only writer of a stream, until a newer one opens.
+///
+/// Opening (with [`Store::writer`]) claims the stream: it commits a *claim checkpoint* whose id
+/// becomes this writer's epoch, carrying the previous newest checkpoint's offsets and metadata.
+/// From then on any older writer's commit fails with [`StoreError::Fenced`].
+#[derive(Debug)]
+pub struct StreamWriter {
+    store: Store,
+    stream: String,
+    paths: StreamPaths,
+    writer: Writer,
+    last_id: u64,
+    fenced_by: Option<WriterInfo>,
+    commits_since_compaction: u64,
+    last_compaction: Instant,
+    compaction_running: Arc<AtomicBool>,
+    last_compaction_report: Arc<Mutex<Option<std::result::Result<CompactionReport, String>>>>,
+    config: WriterConfig,
+}
+
+impl Store {
+    /// Opens the writer of `stream`, claiming it: commits a claim checkpoint (the newest
+    /// checkpoint's offsets and metadata, or none for a new stream) whose id is the new
+    /// writer's epoch, which fences every older writer.
+    ///
+    /// Before the first claim on a store, checks that the backend enforces create-if-absent
+    /// writes and fails with [`StoreError::ConditionalWritesUnsupported`] if it does not
+    /// (unless [`StoreOptions::allow_unconditional_writes`](super::StoreOptions) is set).
+    pub async fn writer(&self, stream: &str, config: WriterConfig) -> Result<StreamWriter> {
+        let paths = self.paths(stream)?;
+        if !self.inner.options.allow_unconditional_writes {
+            self.inner
+                .conditional_writes_checked
+                .get_or_try_init(|| self.check_conditional_writes())
+                .await?;
+        }
+        const MAX_ATTEMPTS: usize = 32;
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let latest = self.latest_report(stream).await?;
+            let claim_id = latest.max_id.unwrap_or(0) + 1;
+            let base = latest
+                .checkpoint
+                .unwrap_or_else(|| Checkpoint::new(stream, Offsets::new()));
+            let mut writer = Writer::new(claim_id, &config.app_name, &config.app_version)
+                .with_host(&config.host);
+            writer.tidemark_version = crate::VERSION.to_owned();
+            let mut claim = base
+                .with_id(claim_id)
+                .with_created_at_ms(self.inner.options.clock.now_ms())
+                .with_writer(writer.clone());
+            claim.stream = stream.to_owned();
+            let bytes = encode(stream, &claim)?;
+            match self.create(&paths, claim_id, bytes).await? {
+                Created::Yes => {
+                    self.write_hint(&paths, claim_id).await;
+                    return Ok(StreamWriter {
+                        store: self.clone(),
+                        stream: stream.to_owned(),
+                        paths,
+                        writer,
+                        last_id: claim_id,
+                        fenced_by: None,
+                        commits_since_compaction: 0,
+                        last_compaction: Instant::now(),
+                        compaction_running: Arc::new(AtomicBool::new(false)),
+                        last_compaction_report: Arc::new(Mutex::new(None)),
+                        config,
+                    });
+                }
+                // Someone else claimed or committed this id first: read the new state and
+                // claim the next one.
+                Created::Taken(_) if attempts < MAX_ATTEMPTS => continue,
+                Created::Taken(_) => {
+                    return Err(StoreError::Conflict {
+                        stream: stream.to_owned(),
+                        id: claim_id,
+                        reason: format!("could not claim the stream in {MAX_ATTEMPTS} attempts"),
+                    });
+                }
+            }
+        }
+    }
+
+    /// Creates `path` with `bytes` only if it does not exist.
+    async fn create(&self, paths: &StreamPaths, id: u64, bytes: Vec<u8>) -> Result<Created> {
+        let path = paths.checkpoint(id);
+        let options = PutOptions {
+            mode: PutMode::Create,
+            ..PutOptions::default()
+        };
+        match self
+            .inner
+            .store
+            .put_opts(&path, PutPayload::from(bytes), options)
+            .await
+        {
+            Ok(_) => Ok(Created::Yes),
+            Err(object_store::Error::AlreadyExists { .. }) => {
+                Ok(Created::Taken(self.read_bytes(&path).await?))
+            }
+            Err(e) => Err(backend("put", &path, e)),
+        }
+    }
+
+    /// Writes a probe object twice with create-if-absent: the second write must be refused.
+    async fn check_conditional_writes(&self) -> Result<()> {
+        let nonce = format!(
+            "{}-{}",
+            std::process::id(),
+            self.inner.options.clock.now_ms() ^ (Instant::now().elapsed().as_nanos() as u64)
+        );
+        let path = self
+            .inner
+            .root
+            .clone()
+            .join("_tidemark_probe")
+            .join(nonce.as_str());
+        let options = || PutOptions {
+            mode: PutMode::Create,
+            ..PutOptions::default()
+        };
+        let put = |payload: &'static [u8]| {
+            self.inner
+                .store
+                .put_opts(&path, PutPayload::from_static(payload), options())
+        };
+        match put(b"1").await {
+            Ok(_) | Err(object_store::Error::AlreadyExists { .. }) => {}
+            Err(e) => return Err(backend("put", &path, e)),
+        }
+        let second = put(b"2").await;
+        let cleanup = self.inner.store.delete(&path).await;
+        if let Err(e) = cleanup
+            && !matches!(e, object_store::Error::NotFound { .. })
+        {
+            tracing::warn!(path = %path, error = %e, "could not delete the conditional-write probe");
+        }
+        match second {
+            Err(object_store::Error::AlreadyExists { .. }) => Ok(()),
+            Ok(_) => Err(StoreError::ConditionalWritesUnsupported {
+                store: self.inner.display.clone(),
+                path: path.to_string(),
+            }),
+            Err(e) => Err(backend("put", &path, e)),
+        }
+    }
+}
+
+enum Created {
+    Yes,
+    /// The id was taken; the bytes found there (`None` if it vanished since).
+    Taken(Option<bytes::Bytes>),
+}
+
+fn encode(stream: &str, checkpoint: &Checkpoint) -> Result<Vec<u8>> {
+    format::encode(checkpoint).map_err(|source| StoreError::Invalid {
+        stream: stream.to_owned(),
+        source,
+    })
+}
+
+impl StreamWriter {
+    /// This writer's epoch (the id of its claim checkpoint).
+    pub fn epoch(&self) -> u64 {
+        self.writer.epoch
+    }
+
+    /// The id of the last checkpoint this writer knows of (its own last commit or claim).
+    pub fn last_id(&self) -> u64 {
+        self.last_id
+    }
+
+    /// The stream's name.
+    pub fn stream(&self) -> &str {
+        &self.stream
+    }
+
+    /// The result of the last background compaction, if one has finished.
+    pub fn last_compaction(&self) -> Option<std::result::Result<CompactionReport, String>> {
+        self.last_compaction_report
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Commits the next checkpoint (id = last id + 1) atomically and durably: when this
+    /// returns `Ok`, the checkpoint is complete and on stable storage (local disk: fsynced
+    /// file and folder; S3: one conditional PUT), and no other object was overwritten.
+    ///
+    /// Fails with [`StoreError::Fenced`] once a newer writer has claimed the stream (and from
+    /// then on, always). After any other error nothing or a complete checkpoint was written, and
+    /// the next call works out which and continues.
+    pub async fn commit(&mut self, new: NewCheckpoint) -> Result<Committed> {
+        if let Some(by) = &self.fenced_by {
+            return Err(self.fenced(self.last_id + 1, by.clone()));
+        }
+        let store = self.store.clone();
+        const MAX_ATTEMPTS: usize = 16;
+        for _ in 0..MAX_ATTEMPTS {
+            let id = self.last_id + 1;
+            // A newer writer may have moved on past ids that compaction has since deleted:
+            // the hint tells before anything is written.
+            if let Some(hint) = store.read_hint(&self.paths).await?
+                && hint >= id
+                && let Some(found) = store.read_bytes(&self.paths.checkpoint(hint)).await?
+            {
+                self.judge_existing(hint, &found)?;
+                continue;
+            }
+            let batch_time_ms = if new.batch_time_ms == 0 {
+                store.inner.options.clock.now_ms()
+            } else {
+                new.batch_time_ms
+            };
+            let mut checkpoint = Checkpoint::new(self.stream.clone(), new.offsets.clone())
+                .with_id(id)
+                .with_batch_time_ms(batch_time_ms)
+                .with_created_at_ms(store.inner.options.clock.now_ms())
+                .with_writer(self.writer.clone());
+            checkpoint.metadata = new.metadata.clone();
+            let bytes = encode(&self.stream, &checkpoint)?;
+            let size = bytes.len() as u64;
+            match store.create(&self.paths, id, bytes.clone()).await? {
+                Created::Yes => {}
+                // It vanished between the attempt and the read (deleted): try again.
+                Created::Taken(None) => continue,
+                Created::Taken(Some(found)) => {
+                    if found != bytes.as_slice() {
+                        self.judge_existing(id, &found)?;
+                        continue;
+                    }
+                    // Our own earlier attempt landed (a retried request reported
+                    // AlreadyExists): it is committed.
+                }
+            }
+            self.last_id = id;
+            store.write_hint(&self.paths, id).await;
+            self.maybe_compact();
+            return Ok(Committed { id, size });
+        }
+        Err(StoreError::Conflict {
+            stream: self.stream.clone(),
+            id: self.last_id + 1,
+            reason: format!("the id kept changing under this writer in {MAX_ATTEMPTS} attempts"),
+        })
+    }
+
+    /// Decides what an object found at `id` (where this writer wanted to write) means: this
+    /// writer's own earlier write (continue after it), a newer writer's (fenced), or a conflict.
+    fn judge_existing(&mut self, id: u64, found: &[u8]) -> Result<()> {
+        match check_checkpoint(&self.stream, id, found) {
+            Ok(existing) if existing.writer.epoch == self.writer.epoch => {
+                // Written by this writer in an attempt whose result was lost.
+                self.last_id = self.last_id.max(id);
+                Ok(())
+            }
+            Ok(existing) if existing.writer.epoch > self.writer.epoch => {
+                let by = WriterInfo::from(&existing.writer);
+                self.fenced_by = Some(by.clone());
+                Err(self.fenced(id, by))
+            }
+            Ok(existing) => Err(StoreError::Conflict {
+                stream: self.stream.clone(),
+                id,
+                reason: format!(
+                    "it holds a checkpoint of an older writer, {}",
+                    WriterInfo::from(&existing.writer)
+                ),
+            }),
+            Err(damage) => Err(StoreError::Conflict {
+                stream: self.stream.clone(),
+                id,
+                reason: format!(
+                    "it holds an object that is not a checkpoint of this stream: {damage}"
+                ),
+            }),
+        }
+    }
+
+    fn fenced(&self, id: u64, by: WriterInfo) -> StoreError {
+        StoreError::Fenced {
+            stream: self.stream.clone(),
+            id,
+            by,
+        }
+    }
+
+    fn maybe_compact(&mut self) {
+        let Some(schedule) = &self.config.background_compaction else {
+            return;
+        };
+        self.commits_since_compaction += 1;
+        let due = schedule
+            .every_commits
+            .is_some_and(|n| self.commits_since_compaction >= n)
+            || schedule
+                .every
+                .is_some_and(|t| self.last_compaction.elapsed() >= t);
+        if !due || self.compaction_running.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        self.commits_since_compaction = 0;
+        self.last_compaction = Instant::now();
+        let store = self.store.clone();
+        let stream = self.stream.clone();
+        let policy = schedule.policy.clone();
+        let running = self.compaction_running.clone();
+        let report = self.last_compaction_report.clone();
+        tokio::spawn(async move {
+            let result = store
+                .compact(&stream, &policy, false)
+                .await
+                .map_err(|e| error_chain(&e));
+            if let Err(e) = &result {
+                tracing::warn!(stream, error = %e, "background compaction failed");
+            }
+            *report.lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
+            running.store(false, Ordering::SeqCst);
+        });
+    }
+}
+
+/// An error and its causes on one line.
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}
