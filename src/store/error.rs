@@ -135,6 +135,15 @@ pub enum StoreError {
         /// The probe object.
         path: String,
     },
+    /// The backend acknowledged a commit, but reading it back did not return it. Retry the
+    /// commit; if this repeats, the backend loses writes.
+    #[error("stream={stream} checkpoint={id}: the backend acknowledged the write but does not return it")]
+    LostWrite {
+        /// The stream.
+        stream: String,
+        /// The id.
+        id: u64,
+    },
     /// The checkpoint cannot be encoded (it breaks a rule of the format).
     #[error("stream={stream}: checkpoint cannot be written")]
     Invalid {

@@ -62,6 +62,9 @@ pub struct StoreOptions {
     /// names such as `endpoint`, `region`, `allow_http`, `access_key_id`), added to those in
     /// the URL's query string and the standard environment variables.
     pub backend_options: Vec<(String, String)>,
+    /// Read every commit back before reporting success (one extra read per commit), so that
+    /// a backend that acknowledges writes it does not keep is detected. On by default.
+    pub verify_writes: bool,
     /// The clock used for creation times and compaction ages.
     pub clock: Arc<dyn Clock>,
 }
@@ -72,6 +75,7 @@ impl Default for StoreOptions {
             strict: false,
             allow_unconditional_writes: false,
             backend_options: Vec::new(),
+            verify_writes: true,
             clock: Arc::new(SystemClock),
         }
     }

@@ -237,8 +237,7 @@ impl Store {
             .inner
             .root
             .clone()
-            .join("_tidemark_probe")
-            .join(nonce.as_str());
+            .join(format!("_tidemark_probe-{nonce}").as_str());
         let options = || PutOptions {
             mode: PutMode::Create,
             ..PutOptions::default()
@@ -356,6 +355,17 @@ impl StreamWriter {
                     // Our own earlier attempt landed (a retried request reported
                     // AlreadyExists): it is committed.
                 }
+            }
+            // Read back: a backend that acknowledged a write it did not keep is caught here,
+            // not at the next restart.
+            if store.inner.options.verify_writes
+                && store.read_bytes(&self.paths.checkpoint(id)).await?.as_deref()
+                    != Some(bytes.as_slice())
+            {
+                return Err(StoreError::LostWrite {
+                    stream: self.stream.clone(),
+                    id,
+                });
             }
             self.last_id = id;
             store.write_hint(&self.paths, id).await;

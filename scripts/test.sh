@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Installs what the tests need (idempotently, cached outside the clone), starts the servers
+# they use on 127.0.0.1, runs every check and test, and stops the servers again.
+#
+#   scripts/test.sh
+#
+# Cache folder: $TIDEMARK_CACHE (default ~/.cache/tidemark). Needs: cargo, python3.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+CACHE="${TIDEMARK_CACHE:-$HOME/.cache/tidemark}"
+VENV="$CACHE/venv"
+mkdir -p "$CACHE"
+log() { printf '\n== %s\n' "$*"; }
+
+# --- Python venv with moto (an S3-compatible server) -------------------------------------
+if [ ! -x "$VENV/bin/moto_server" ] || ! "$VENV/bin/python" -c 'import boto3, moto' 2>/dev/null; then
+  log "installing moto into $VENV"
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check 'moto[server]==5.1.*'
+fi
+
+# --- start moto -------------------------------------------------------------------------
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+S3_PORT=$(free_port)
+log "starting moto on 127.0.0.1:$S3_PORT"
+"$VENV/bin/moto_server" -H 127.0.0.1 -p "$S3_PORT" >"$CACHE/moto.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 1 100); do
+  if python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$S3_PORT/')" 2>/dev/null; then break; fi
+  sleep 0.1
+done
+AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing "$VENV/bin/python" - "$S3_PORT" <<'PY'
+import sys, boto3
+s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{sys.argv[1]}", region_name="us-east-1")
+s3.create_bucket(Bucket="tidemark-test")
+PY
+export TIDEMARK_TEST_S3_ENDPOINT="http://127.0.0.1:$S3_PORT"
+export TIDEMARK_TEST_S3_BUCKET=tidemark-test
+
+# --- checks -----------------------------------------------------------------------------
+log "cargo fmt --check"
+cargo fmt --all -- --check
+log "cargo clippy (all targets, and the hdfs feature)"
+cargo clippy --all-targets -- -D warnings
+cargo clippy --all-targets --features hdfs -- -D warnings
+
+log "reference reader over the golden files"
+python3 format-spec/reference/check_vectors.py
+
+log "cargo test"
+cargo test --lib --bins --tests --examples
+cargo test --doc

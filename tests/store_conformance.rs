@@ -1,0 +1,513 @@
+//! The conformance suite: every case runs against every backend (memory, local disk, S3 on a
+//! real S3-compatible server when available, HDFS when configured).
+
+#[path = "common/stores.rs"]
+mod stores;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use stores::{FaultyStore, Location, Op, locations};
+use tidemark::Offsets;
+use tidemark::store::{
+    Damage, HistoryQuery, ManualClock, NewCheckpoint, RetentionPolicy, StoreError,
+    StoreOptions, WriterConfig,
+};
+
+fn config(app: &str) -> WriterConfig {
+    WriterConfig::new(app, "1.0.0").with_host("test-host")
+}
+
+fn offsets(n: i64) -> Offsets {
+    [("orders", 0, n), ("orders", 1, n * 2), ("refunds", 0, n + 7)]
+        .into_iter()
+        .collect()
+}
+
+/// Runs `case` on a fresh location of every backend.
+macro_rules! conformance {
+    ($($name:ident),* $(,)?) => {$(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $name() {
+            for location in locations(stringify!($name)) {
+                eprintln!("{} on {}", stringify!($name), location.name());
+                cases::$name(&location).await;
+            }
+        }
+    )*};
+}
+
+conformance!(
+    commit_latest_get_and_history,
+    a_thousand_commits,
+    racing_writers_never_share_an_id,
+    a_zombie_writer_is_fenced,
+    damaged_latest_objects_fall_back,
+    leftover_temporary_files_are_ignored_and_compacted,
+    odd_stream_names_stay_inside_the_root,
+    compaction_follows_the_policy,
+    a_backend_ignoring_conditional_writes_is_refused,
+    latest_costs_a_constant_number_of_requests,
+    history_filters_by_time_and_limit,
+);
+
+mod cases {
+    use super::*;
+
+    pub async fn commit_latest_get_and_history(loc: &Location) {
+        let store = loc.open();
+        assert_eq!(store.latest("billing").await.unwrap(), None);
+        assert!(store.history("billing", &HistoryQuery::default()).await.unwrap().is_empty());
+
+        let mut writer = store.writer("billing", config("app")).await.unwrap();
+        // The claim checkpoint of a new stream has no offsets.
+        assert_eq!(writer.epoch(), 1);
+        let claim = store.latest("billing").await.unwrap().unwrap();
+        assert_eq!((claim.id, claim.writer.epoch), (1, 1));
+        assert!(claim.offsets.is_empty());
+
+        let c = writer
+            .commit(
+                NewCheckpoint::new(offsets(10))
+                    .with_batch_time_ms(1_700_000_000_000)
+                    .with_metadata("sink.file", b"part-1".to_vec()),
+            )
+            .await
+            .unwrap();
+        assert_eq!(c.id, 2);
+        let latest = store.latest("billing").await.unwrap().unwrap();
+        assert_eq!(latest.id, 2);
+        assert_eq!(latest.offsets, offsets(10));
+        assert_eq!(latest.batch_time_ms, 1_700_000_000_000);
+        assert_eq!(latest.metadata["sink.file"], b"part-1");
+        assert_eq!(latest.writer.app_name, "app");
+        assert_eq!(latest.writer.host, "test-host");
+        assert_eq!(latest.writer.tidemark_version, tidemark::VERSION);
+
+        writer.commit(NewCheckpoint::new(offsets(20))).await.unwrap();
+        assert_eq!(store.get("billing", 2).await.unwrap().offsets, offsets(10));
+        assert_eq!(store.get("billing", 3).await.unwrap().offsets, offsets(20));
+        assert!(matches!(
+            store.get("billing", 9).await,
+            Err(StoreError::NotFound { id: 9, .. })
+        ));
+        let ids: Vec<u64> = store
+            .history("billing", &HistoryQuery::default())
+            .await
+            .unwrap()
+            .iter()
+            .map(|e| e.id)
+            .collect();
+        assert_eq!(ids, [3, 2, 1]);
+        // A second handle (another process) sees the same.
+        let other = loc.open();
+        assert_eq!(other.latest("billing").await.unwrap().unwrap().id, 3);
+        assert_eq!(other.streams().await.unwrap(), ["billing"]);
+        // Reopening a writer claims the stream again, carrying the offsets over.
+        let again = other.writer("billing", config("app")).await.unwrap();
+        assert_eq!(again.epoch(), 4);
+        let latest = other.latest("billing").await.unwrap().unwrap();
+        assert_eq!((latest.id, latest.offsets.clone()), (4, offsets(20)));
+    }
+
+    pub async fn a_thousand_commits(loc: &Location) {
+        let store = loc.open();
+        let mut writer = store.writer("loop", config("app")).await.unwrap();
+        for i in 1..=1000 {
+            let c = writer.commit(NewCheckpoint::new(offsets(i))).await.unwrap();
+            assert_eq!(c.id, i as u64 + 1);
+        }
+        let latest = store.latest("loop").await.unwrap().unwrap();
+        assert_eq!((latest.id, latest.offsets.clone()), (1001, offsets(1000)));
+        let history = store.history("loop", &HistoryQuery::default()).await.unwrap();
+        assert_eq!(history.len(), 1001);
+        assert!(history.windows(2).all(|w| w[0].id == w[1].id + 1));
+    }
+
+    pub async fn racing_writers_never_share_an_id(loc: &Location) {
+        // Four writers open and commit concurrently. Each open fences the earlier ones; every
+        // id is won by exactly one writer, and a fenced writer never commits again.
+        let store = loc.open();
+        let mut tasks = Vec::new();
+        for w in 0..4i64 {
+            let store = loc.open();
+            tasks.push(tokio::spawn(async move {
+                let mut writer = store.writer("race", config(&format!("w{w}"))).await.unwrap();
+                let mut won = Vec::new();
+                let mut fenced = false;
+                for n in 0..25i64 {
+                    let new = NewCheckpoint::new(offsets(w * 1000 + n));
+                    match writer.commit(new).await {
+                        Ok(c) => {
+                            assert!(!fenced, "a fenced writer committed again");
+                            won.push((c.id, w * 1000 + n));
+                        }
+                        Err(StoreError::Fenced { by, .. }) => {
+                            assert!(by.epoch > writer.epoch());
+                            fenced = true;
+                        }
+                        Err(e) => panic!("writer {w}: {e}"),
+                    }
+                }
+                (writer.epoch(), won)
+            }));
+        }
+        let mut all = Vec::new();
+        for t in tasks {
+            let (epoch, won) = t.await.unwrap();
+            all.extend(won.into_iter().map(|(id, n)| (id, n, epoch)));
+        }
+        let ids: BTreeSet<u64> = all.iter().map(|(id, _, _)| *id).collect();
+        assert_eq!(ids.len(), all.len(), "two writers won the same id");
+        for (id, n, epoch) in &all {
+            let c = store.get("race", *id).await.unwrap();
+            assert_eq!(c.offsets, offsets(*n), "checkpoint {id}");
+            assert_eq!(c.writer.epoch, *epoch);
+        }
+        // Ids are dense and epochs never go down.
+        let history = store.history("race", &HistoryQuery::default()).await.unwrap();
+        let max = history[0].id;
+        assert_eq!(history.len() as u64, max);
+        let mut last_epoch = 0;
+        for id in 1..=max {
+            let c = store.get("race", id).await.unwrap();
+            assert!(c.writer.epoch >= last_epoch, "epoch went down at {id}");
+            last_epoch = c.writer.epoch;
+        }
+    }
+
+    pub async fn a_zombie_writer_is_fenced(loc: &Location) {
+        let store = loc.open();
+        let mut old = store.writer("z", config("old-app")).await.unwrap();
+        old.commit(NewCheckpoint::new(offsets(1))).await.unwrap();
+        let mut new = loc
+            .open()
+            .writer("z", WriterConfig::new("new-app", "2.0.0").with_host("host-b"))
+            .await
+            .unwrap();
+        assert!(new.epoch() > old.epoch());
+        for _ in 0..3 {
+            match old.commit(NewCheckpoint::new(offsets(99))).await {
+                Err(StoreError::Fenced { by, .. }) => {
+                    assert_eq!(by.epoch, new.epoch());
+                    assert_eq!(by.app_name, "new-app");
+                    assert_eq!(by.app_version, "2.0.0");
+                    assert_eq!(by.host, "host-b");
+                }
+                other => panic!("zombie commit: {other:?}"),
+            }
+        }
+        new.commit(NewCheckpoint::new(offsets(2))).await.unwrap();
+        let latest = store.latest("z").await.unwrap().unwrap();
+        assert_eq!(latest.offsets, offsets(2));
+        assert_eq!(latest.writer.app_name, "new-app");
+        // The new writer's claim carried the old writer's last offsets.
+        assert_eq!(store.get("z", new.epoch()).await.unwrap().offsets, offsets(1));
+    }
+
+    pub async fn damaged_latest_objects_fall_back(loc: &Location) {
+        let store = loc.open();
+        let mut writer = store.writer("d", config("app")).await.unwrap();
+        writer.commit(NewCheckpoint::new(offsets(5))).await.unwrap();
+        let good = writer.last_id();
+        let good_bytes = store.get_bytes("d", good).await.unwrap().unwrap().to_vec();
+        let mut flipped = good_bytes.clone();
+        flipped[40] ^= 1;
+        let other_stream = {
+            let s2 = loc.open();
+            let mut w2 = s2.writer("other", config("app")).await.unwrap();
+            w2.commit(NewCheckpoint::new(offsets(1))).await.unwrap();
+            s2.get_bytes("other", w2.last_id()).await.unwrap().unwrap().to_vec()
+        };
+        let damaged: Vec<(&str, Vec<u8>)> = vec![
+            ("corrupt", flipped),
+            ("truncated", good_bytes[..good_bytes.len() / 2].to_vec()),
+            ("empty", Vec::new()),
+            ("foreign", br#"{"t":{"0":74963}}"#.to_vec()),
+            ("other stream", other_stream),
+        ];
+        let (raw, root) = loc.raw();
+        let dir = if root.is_empty() { String::new() } else { format!("{root}/") };
+        for (i, (what, bytes)) in damaged.iter().enumerate() {
+            let id = good + 1 + i as u64;
+            let path = object_store::path::Path::from(format!("{dir}streams/d/{id:020}.tdm"));
+            object_store::ObjectStoreExt::put(&raw, &path, bytes.clone().into())
+                .await
+                .unwrap();
+            let report = store.latest_report("d").await.unwrap();
+            let latest = report.checkpoint.expect(what);
+            assert_eq!(latest.id, good, "{what}");
+            assert_eq!(latest.offsets, offsets(5), "{what}");
+            assert_eq!(report.skipped.len(), i + 1, "{what}");
+            assert_eq!(report.skipped[0].id, id);
+            assert_eq!(report.max_id, Some(id));
+            let reason = &report.skipped[0].reason;
+            let expected_kind = match *what {
+                "corrupt" => "checksum_mismatch",
+                "truncated" | "empty" => "truncated",
+                "foreign" => "bad_magic",
+                _ => "",
+            };
+            match reason {
+                Damage::Format(e) => assert_eq!(e.kind(), expected_kind, "{what}"),
+                Damage::WrongStream { found } => assert_eq!(found, "other"),
+                other => panic!("{what}: {other:?}"),
+            }
+        }
+        // Strict mode refuses instead.
+        let strict = loc.open_with(StoreOptions {
+            strict: true,
+            ..StoreOptions::default()
+        });
+        assert!(matches!(
+            strict.latest("d").await,
+            Err(StoreError::DamagedLatest { count: 5, .. })
+        ));
+        // A get of a damaged id says so.
+        assert!(matches!(
+            store.get("d", good + 1).await,
+            Err(StoreError::Damaged { .. })
+        ));
+        // A new writer claims past the damage, carrying the last valid offsets; the old
+        // writer, whose next id is taken by damage, gets a conflict, not an overwrite.
+        let mut next = loc.open().writer("d", config("app2")).await.unwrap();
+        assert_eq!(next.epoch(), good + 6);
+        assert_eq!(store.latest("d").await.unwrap().unwrap().offsets, offsets(5));
+        next.commit(NewCheckpoint::new(offsets(6))).await.unwrap();
+        assert!(writer.commit(NewCheckpoint::new(offsets(7))).await.is_err());
+        assert_eq!(store.latest("d").await.unwrap().unwrap().offsets, offsets(6));
+    }
+
+    pub async fn leftover_temporary_files_are_ignored_and_compacted(loc: &Location) {
+        let clock = Arc::new(ManualClock::new(SystemTime::now()));
+        let store = loc.open_with(StoreOptions {
+            clock: clock.clone(),
+            ..StoreOptions::default()
+        });
+        let mut writer = store.writer("t", config("app")).await.unwrap();
+        writer.commit(NewCheckpoint::new(offsets(1))).await.unwrap();
+        let next = writer.last_id() + 1;
+        // A torn temporary file of the next checkpoint, as an interrupted write leaves it.
+        let name = match loc.local_dir() {
+            Some(dir) => {
+                let name = format!("{next:020}.tdm#1");
+                std::fs::write(dir.join("streams/t").join(&name), b"torn").unwrap();
+                name
+            }
+            None => {
+                let (raw, root) = loc.raw();
+                let dir = if root.is_empty() { String::new() } else { format!("{root}/") };
+                let name = format!(".{next:020}.tdm.tmp.1");
+                let path = object_store::path::Path::from(format!("{dir}streams/t/{name}"));
+                object_store::ObjectStoreExt::put(&raw, &path, b"torn".to_vec().into())
+                    .await
+                    .unwrap();
+                name
+            }
+        };
+        let report = store.latest_report("t").await.unwrap();
+        assert!(report.skipped.is_empty());
+        assert_eq!(report.checkpoint.unwrap().offsets, offsets(1));
+        let listing = store.list("t").await.unwrap();
+        assert_eq!(listing.temporary.len(), 1);
+        assert_eq!(listing.temporary[0].0, name);
+        assert!(listing.foreign.is_empty());
+        writer.commit(NewCheckpoint::new(offsets(2))).await.unwrap();
+
+        let policy = RetentionPolicy::new(Duration::from_secs(30 * 86400), 10);
+        // Within the grace period it stays.
+        let r = store.compact("t", &policy, false).await.unwrap();
+        assert!(r.temporary_deleted.is_empty());
+        clock.advance(Duration::from_secs(7200));
+        let r = store.compact("t", &policy, true).await.unwrap();
+        assert_eq!(r.temporary_deleted, [name.clone()]);
+        assert_eq!(store.list("t").await.unwrap().temporary.len(), 1, "dry run deleted");
+        let r = store.compact("t", &policy, false).await.unwrap();
+        assert_eq!(r.temporary_deleted, [name]);
+        assert!(store.list("t").await.unwrap().temporary.is_empty());
+        assert_eq!(store.latest("t").await.unwrap().unwrap().offsets, offsets(2));
+    }
+
+    pub async fn odd_stream_names_stay_inside_the_root(loc: &Location) {
+        let store = loc.open();
+        let long = "ü".repeat(2000);
+        let names = [
+            "..",
+            ".",
+            "a/b",
+            "../../escape",
+            "/abs",
+            "back\\slash",
+            "ctl\u{1}\n\t",
+            "Заказы 注文 🚀",
+            "UPPER",
+            "upper",
+            "#1",
+            "_latest",
+            "%2F",
+            long.as_str(),
+        ];
+        for (i, name) in names.iter().enumerate() {
+            let mut w = store.writer(name, config("app")).await.unwrap();
+            w.commit(NewCheckpoint::new(offsets(i as i64))).await.unwrap();
+        }
+        for (i, name) in names.iter().enumerate() {
+            let c = store.latest(name).await.unwrap().unwrap();
+            assert_eq!(&c.stream, name);
+            assert_eq!(c.offsets, offsets(i as i64), "{name:?}");
+        }
+        let mut expected: Vec<String> = names.iter().map(|s| s.to_string()).collect();
+        expected.sort();
+        assert_eq!(store.streams().await.unwrap(), expected);
+        assert!(matches!(
+            store.latest("").await,
+            Err(StoreError::InvalidStreamName { .. })
+        ));
+        if let Some(dir) = loc.local_dir() {
+            // Everything written is inside <root>/streams, one folder per stream.
+            let top: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+            assert_eq!(top, ["streams"]);
+            let streams = std::fs::read_dir(dir.join("streams")).unwrap().count();
+            assert_eq!(streams, names.len());
+        }
+    }
+
+    pub async fn compaction_follows_the_policy(loc: &Location) {
+        let clock = Arc::new(ManualClock::new(SystemTime::now()));
+        let store = loc.open_with(StoreOptions {
+            clock: clock.clone(),
+            ..StoreOptions::default()
+        });
+        let mut writer = store.writer("c", config("app")).await.unwrap();
+        for i in 0..9 {
+            writer.commit(NewCheckpoint::new(offsets(i))).await.unwrap();
+        }
+        let newest = writer.last_id();
+        assert_eq!(newest, 10);
+        let month = Duration::from_secs(30 * 86400);
+
+        // Young checkpoints are kept whatever the count.
+        let r = store.compact("c", &RetentionPolicy::new(month, 1), false).await.unwrap();
+        assert!(r.deleted.is_empty());
+        assert_eq!(r.kept, 10);
+
+        // 31 days later: a dry run deletes nothing but says what it would.
+        clock.advance(Duration::from_secs(31 * 86400));
+        let keep3 = RetentionPolicy::new(month, 3);
+        let dry = store.compact("c", &keep3, true).await.unwrap();
+        assert!(dry.dry_run);
+        assert_eq!(dry.deleted, (1..=7).collect::<Vec<u64>>());
+        assert_eq!(dry.kept, 3);
+        assert!(dry.bytes_freed > 0);
+        assert_eq!(store.history("c", &HistoryQuery::default()).await.unwrap().len(), 10);
+
+        let r = store.compact("c", &keep3, false).await.unwrap();
+        assert_eq!(r.deleted, dry.deleted);
+        assert_eq!(r.bytes_freed, dry.bytes_freed);
+        let ids: Vec<u64> = store
+            .history("c", &HistoryQuery::default())
+            .await
+            .unwrap()
+            .iter()
+            .map(|e| e.id)
+            .collect();
+        assert_eq!(ids, [10, 9, 8]);
+
+        // Keeping none: the newest valid checkpoint survives anyway, even past the TTL.
+        let r = store.compact("c", &RetentionPolicy::new(month, 0), false).await.unwrap();
+        assert_eq!(r.deleted, [8, 9]);
+        assert_eq!(r.newest_valid, Some(newest));
+        assert_eq!(store.latest("c").await.unwrap().unwrap().offsets, offsets(8));
+        // Compacting again is a no-op; the writer goes on.
+        let r = store.compact("c", &RetentionPolicy::new(month, 0), false).await.unwrap();
+        assert!(r.deleted.is_empty());
+        writer.commit(NewCheckpoint::new(offsets(100))).await.unwrap();
+        assert_eq!(store.latest("c").await.unwrap().unwrap().offsets, offsets(100));
+    }
+
+    pub async fn a_backend_ignoring_conditional_writes_is_refused(loc: &Location) {
+        let (raw, _) = loc.raw();
+        let ignoring = FaultyStore::new(raw);
+        ignoring
+            .ignore_conditional
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        let store = loc.wrapped(&ignoring, StoreOptions::default());
+        match store.writer("s", config("app")).await {
+            Err(e @ StoreError::ConditionalWritesUnsupported { .. }) => {
+                assert!(e.to_string().contains("allow_unconditional_writes"), "{e}");
+            }
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+        assert_eq!(store.latest("s").await.unwrap(), None, "nothing was written");
+        // Explicit opt-out.
+        let store = loc.wrapped(
+            &ignoring,
+            StoreOptions {
+                allow_unconditional_writes: true,
+                ..StoreOptions::default()
+            },
+        );
+        let mut w = store.writer("s", config("app")).await.unwrap();
+        w.commit(NewCheckpoint::new(offsets(1))).await.unwrap();
+        // A backend that does enforce them passes the check.
+        let (raw, _) = loc.raw();
+        let honest = FaultyStore::new(raw);
+        loc.wrapped(&honest, StoreOptions::default())
+            .writer("s2", config("app"))
+            .await
+            .unwrap();
+    }
+
+    pub async fn latest_costs_a_constant_number_of_requests(loc: &Location) {
+        let (raw, _) = loc.raw();
+        let counting = FaultyStore::new(raw);
+        let store = loc.wrapped(&counting, StoreOptions::default());
+        let mut writer = store.writer("n", config("app")).await.unwrap();
+        let mut costs = Vec::new();
+        for target in [5, 50, 300] {
+            while writer.last_id() < target {
+                writer.commit(NewCheckpoint::new(offsets(1))).await.unwrap();
+            }
+            counting.reset_counts();
+            assert_eq!(store.latest("n").await.unwrap().unwrap().id, target);
+            assert_eq!(counting.count(Op::List), 0, "latest listed");
+            costs.push(counting.total());
+        }
+        assert!(costs.iter().all(|&c| c == costs[0]), "requests per latest(): {costs:?}");
+        assert!(costs[0] <= 3, "requests per latest(): {costs:?}");
+    }
+
+    pub async fn history_filters_by_time_and_limit(loc: &Location) {
+        let store = loc.open();
+        let mut writer = store.writer("h", config("app")).await.unwrap();
+        for i in 0..4 {
+            writer.commit(NewCheckpoint::new(offsets(i))).await.unwrap();
+        }
+        let all = store.history("h", &HistoryQuery::default()).await.unwrap();
+        assert_eq!(all.len(), 5);
+        let limited = store
+            .history("h", &HistoryQuery { limit: Some(2), ..HistoryQuery::default() })
+            .await
+            .unwrap();
+        assert_eq!(limited.iter().map(|e| e.id).collect::<Vec<_>>(), [5, 4]);
+        let future = SystemTime::now() + Duration::from_secs(3600);
+        let none = store
+            .history("h", &HistoryQuery { since: Some(future), ..HistoryQuery::default() })
+            .await
+            .unwrap();
+        assert!(none.is_empty());
+        let past = SystemTime::now() - Duration::from_secs(3600);
+        let none = store
+            .history("h", &HistoryQuery { until: Some(past), ..HistoryQuery::default() })
+            .await
+            .unwrap();
+        assert!(none.is_empty());
+        let newest = all[0].committed_at;
+        let since = store
+            .history("h", &HistoryQuery { since: Some(newest), ..HistoryQuery::default() })
+            .await
+            .unwrap();
+        assert!(since.iter().all(|e| e.committed_at >= newest) && !since.is_empty());
+    }
+}

@@ -1,0 +1,110 @@
+//! Crash test: a child process commits in a loop to a local store and is killed with SIGKILL
+//! at random moments, over 100 times. After each kill the store opens, `latest()` is valid
+//! (nothing damaged is ever seen), and its id is at least the last id the child reported as
+//! committed.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use tidemark::Offsets;
+use tidemark::store::{HistoryQuery, NewCheckpoint, RetentionPolicy, Store, WriterConfig};
+
+const CHILD_ENV: &str = "TIDEMARK_CRASH_CHILD_DIR";
+const KILLS: usize = 120;
+
+fn offsets(n: i64) -> Offsets {
+    (0..16).map(|p| ("events", p, n * 100 + p as i64)).collect()
+}
+
+/// The child: commits forever, printing each acknowledged id. Run only by the crash test.
+#[test]
+#[ignore = "the crash test runs this as its child process"]
+fn crash_child_process() {
+    let dir = std::env::var(CHILD_ENV).expect("run by the crash test");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let store = Store::open(&dir).unwrap();
+        let mut w = store
+            .writer("crash", WriterConfig::new("crash-child", "1"))
+            .await
+            .unwrap();
+        println!("committed {}", w.last_id());
+        for n in 0.. {
+            let c = w.commit(NewCheckpoint::new(offsets(n))).await.unwrap();
+            println!("committed {}", c.id);
+        }
+    });
+}
+
+#[test]
+fn sigkill_at_random_moments_never_loses_an_acknowledged_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = std::env::current_exe().unwrap();
+    let mut seed: u64 = 0x00c0_ffee;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut total_commits = 0u64;
+    for kill in 0..KILLS {
+        let mut child = Command::new(&exe)
+            .args(["--ignored", "--exact", "crash_child_process", "--nocapture"])
+            .env(CHILD_ENV, dir.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        let reader = std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if let Some(id) = line.strip_prefix("committed ") {
+                    let _ = tx.send(id.parse::<u64>().unwrap());
+                }
+            }
+        });
+        // Wait until the child is writing, then kill it somewhere in the next 0-40 ms.
+        let first = rx.recv_timeout(Duration::from_secs(30)).expect("child started");
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        std::thread::sleep(Duration::from_micros((seed >> 33) % 40_000));
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        reader.join().unwrap();
+        let last_reported = rx.try_iter().last().unwrap_or(first);
+        total_commits += last_reported - first;
+
+        let store = Store::open(dir.path().to_str().unwrap()).unwrap();
+        let report = rt.block_on(store.latest_report("crash")).unwrap();
+        assert!(report.skipped.is_empty(), "kill {kill}: damaged {:?}", report.skipped);
+        let latest = report.checkpoint.expect("a checkpoint");
+        assert!(
+            latest.id >= last_reported,
+            "kill {kill}: latest {} < acknowledged {last_reported}",
+            latest.id
+        );
+    }
+    // Every checkpoint left behind is complete; leftover temporary files are cleaned away.
+    let store = Store::open(dir.path().to_str().unwrap()).unwrap();
+    rt.block_on(async {
+        let history = store.history("crash", &HistoryQuery::default()).await.unwrap();
+        for entry in &history {
+            store.get("crash", entry.id).await.unwrap();
+        }
+        let policy = RetentionPolicy {
+            temporary_grace: Duration::ZERO,
+            ..RetentionPolicy::new(Duration::from_secs(86400), 1)
+        };
+        store.compact("crash", &policy, false).await.unwrap();
+        assert!(store.list("crash").await.unwrap().temporary.is_empty());
+        eprintln!(
+            "{KILLS} kills, {} checkpoints, {total_commits} commits acknowledged between kills",
+            history.len()
+        );
+    });
+}
