@@ -4,8 +4,11 @@
 //! checkpoint files, so that a consumer restarts exactly where it left off, whatever changed in
 //! its code.
 //!
-//! This release contains the checkpoint format: the [`Checkpoint`] type and the pure codec in
-//! [`format`] (no I/O), specified byte by byte in `format-spec/FORMAT.md`.
+//! - [`format`]: the [`Checkpoint`] type and the pure codec (no I/O), specified byte by byte
+//!   in `format-spec/FORMAT.md`;
+//! - [`store`]: atomic, durable, fenced commits to local disk, S3, HDFS and other object
+//!   stores, a constant-cost `latest`, history and TTL compaction (layout in
+//!   `format-spec/LAYOUT.md`); [`blocking`] wraps it for applications that are not async.
 //!
 //! ```
 //! use tidemark::{format, Checkpoint, Offsets, Writer};
@@ -29,4 +32,10 @@ pub use format::{Checkpoint, Offsets, Writer};
 
 /// This library's version, recorded in every checkpoint it writes.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+pub mod blocking;
 pub mod store;
+
+// The README's Rust examples are compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

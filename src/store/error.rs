@@ -137,7 +137,9 @@ pub enum StoreError {
     },
     /// The backend acknowledged a commit, but reading it back did not return it. Retry the
     /// commit; if this repeats, the backend loses writes.
-    #[error("stream={stream} checkpoint={id}: the backend acknowledged the write but does not return it")]
+    #[error(
+        "stream={stream} checkpoint={id}: the backend acknowledged the write but does not return it"
+    )]
     LostWrite {
         /// The stream.
         stream: String,

@@ -359,7 +359,10 @@ impl StreamWriter {
             // Read back: a backend that acknowledged a write it did not keep is caught here,
             // not at the next restart.
             if store.inner.options.verify_writes
-                && store.read_bytes(&self.paths.checkpoint(id)).await?.as_deref()
+                && store
+                    .read_bytes(&self.paths.checkpoint(id))
+                    .await?
+                    .as_deref()
                     != Some(bytes.as_slice())
             {
                 return Err(StoreError::LostWrite {
