@@ -11,8 +11,8 @@ use std::time::{Duration, SystemTime};
 use stores::{FaultyStore, Location, Op, locations};
 use tidemark::Offsets;
 use tidemark::store::{
-    Damage, HistoryQuery, ManualClock, NewCheckpoint, RetentionPolicy, StoreError,
-    StoreOptions, WriterConfig,
+    Damage, HistoryQuery, ManualClock, NewCheckpoint, RetentionPolicy, StoreError, StoreOptions,
+    WriterConfig,
 };
 
 fn config(app: &str) -> WriterConfig {
@@ -20,9 +20,13 @@ fn config(app: &str) -> WriterConfig {
 }
 
 fn offsets(n: i64) -> Offsets {
-    [("orders", 0, n), ("orders", 1, n * 2), ("refunds", 0, n + 7)]
-        .into_iter()
-        .collect()
+    [
+        ("orders", 0, n),
+        ("orders", 1, n * 2),
+        ("refunds", 0, n + 7),
+    ]
+    .into_iter()
+    .collect()
 }
 
 /// Runs `case` on a fresh location of every backend.
@@ -58,7 +62,13 @@ mod cases {
     pub async fn commit_latest_get_and_history(loc: &Location) {
         let store = loc.open();
         assert_eq!(store.latest("billing").await.unwrap(), None);
-        assert!(store.history("billing", &HistoryQuery::default()).await.unwrap().is_empty());
+        assert!(
+            store
+                .history("billing", &HistoryQuery::default())
+                .await
+                .unwrap()
+                .is_empty()
+        );
 
         let mut writer = store.writer("billing", config("app")).await.unwrap();
         // The claim checkpoint of a new stream has no offsets.
@@ -85,7 +95,10 @@ mod cases {
         assert_eq!(latest.writer.host, "test-host");
         assert_eq!(latest.writer.tidemark_version, tidemark::VERSION);
 
-        writer.commit(NewCheckpoint::new(offsets(20))).await.unwrap();
+        writer
+            .commit(NewCheckpoint::new(offsets(20)))
+            .await
+            .unwrap();
         assert_eq!(store.get("billing", 2).await.unwrap().offsets, offsets(10));
         assert_eq!(store.get("billing", 3).await.unwrap().offsets, offsets(20));
         assert!(matches!(
@@ -120,7 +133,10 @@ mod cases {
         }
         let latest = store.latest("loop").await.unwrap().unwrap();
         assert_eq!((latest.id, latest.offsets.clone()), (1001, offsets(1000)));
-        let history = store.history("loop", &HistoryQuery::default()).await.unwrap();
+        let history = store
+            .history("loop", &HistoryQuery::default())
+            .await
+            .unwrap();
         assert_eq!(history.len(), 1001);
         assert!(history.windows(2).all(|w| w[0].id == w[1].id + 1));
     }
@@ -133,7 +149,10 @@ mod cases {
         for w in 0..4i64 {
             let store = loc.open();
             tasks.push(tokio::spawn(async move {
-                let mut writer = store.writer("race", config(&format!("w{w}"))).await.unwrap();
+                let mut writer = store
+                    .writer("race", config(&format!("w{w}")))
+                    .await
+                    .unwrap();
                 let mut won = Vec::new();
                 let mut fenced = false;
                 for n in 0..25i64 {
@@ -166,7 +185,10 @@ mod cases {
             assert_eq!(c.writer.epoch, *epoch);
         }
         // Ids are dense and epochs never go down.
-        let history = store.history("race", &HistoryQuery::default()).await.unwrap();
+        let history = store
+            .history("race", &HistoryQuery::default())
+            .await
+            .unwrap();
         let max = history[0].id;
         assert_eq!(history.len() as u64, max);
         let mut last_epoch = 0;
@@ -183,7 +205,10 @@ mod cases {
         old.commit(NewCheckpoint::new(offsets(1))).await.unwrap();
         let mut new = loc
             .open()
-            .writer("z", WriterConfig::new("new-app", "2.0.0").with_host("host-b"))
+            .writer(
+                "z",
+                WriterConfig::new("new-app", "2.0.0").with_host("host-b"),
+            )
             .await
             .unwrap();
         assert!(new.epoch() > old.epoch());
@@ -203,7 +228,10 @@ mod cases {
         assert_eq!(latest.offsets, offsets(2));
         assert_eq!(latest.writer.app_name, "new-app");
         // The new writer's claim carried the old writer's last offsets.
-        assert_eq!(store.get("z", new.epoch()).await.unwrap().offsets, offsets(1));
+        assert_eq!(
+            store.get("z", new.epoch()).await.unwrap().offsets,
+            offsets(1)
+        );
     }
 
     pub async fn damaged_latest_objects_fall_back(loc: &Location) {
@@ -218,7 +246,11 @@ mod cases {
             let s2 = loc.open();
             let mut w2 = s2.writer("other", config("app")).await.unwrap();
             w2.commit(NewCheckpoint::new(offsets(1))).await.unwrap();
-            s2.get_bytes("other", w2.last_id()).await.unwrap().unwrap().to_vec()
+            s2.get_bytes("other", w2.last_id())
+                .await
+                .unwrap()
+                .unwrap()
+                .to_vec()
         };
         let damaged: Vec<(&str, Vec<u8>)> = vec![
             ("corrupt", flipped),
@@ -228,7 +260,11 @@ mod cases {
             ("other stream", other_stream),
         ];
         let (raw, root) = loc.raw();
-        let dir = if root.is_empty() { String::new() } else { format!("{root}/") };
+        let dir = if root.is_empty() {
+            String::new()
+        } else {
+            format!("{root}/")
+        };
         for (i, (what, bytes)) in damaged.iter().enumerate() {
             let id = good + 1 + i as u64;
             let path = object_store::path::Path::from(format!("{dir}streams/d/{id:020}.tdm"));
@@ -273,10 +309,16 @@ mod cases {
         // writer, whose next id is taken by damage, gets a conflict, not an overwrite.
         let mut next = loc.open().writer("d", config("app2")).await.unwrap();
         assert_eq!(next.epoch(), good + 6);
-        assert_eq!(store.latest("d").await.unwrap().unwrap().offsets, offsets(5));
+        assert_eq!(
+            store.latest("d").await.unwrap().unwrap().offsets,
+            offsets(5)
+        );
         next.commit(NewCheckpoint::new(offsets(6))).await.unwrap();
         assert!(writer.commit(NewCheckpoint::new(offsets(7))).await.is_err());
-        assert_eq!(store.latest("d").await.unwrap().unwrap().offsets, offsets(6));
+        assert_eq!(
+            store.latest("d").await.unwrap().unwrap().offsets,
+            offsets(6)
+        );
     }
 
     pub async fn leftover_temporary_files_are_ignored_and_compacted(loc: &Location) {
@@ -297,7 +339,11 @@ mod cases {
             }
             None => {
                 let (raw, root) = loc.raw();
-                let dir = if root.is_empty() { String::new() } else { format!("{root}/") };
+                let dir = if root.is_empty() {
+                    String::new()
+                } else {
+                    format!("{root}/")
+                };
                 let name = format!(".{next:020}.tdm.tmp.1");
                 let path = object_store::path::Path::from(format!("{dir}streams/t/{name}"));
                 object_store::ObjectStoreExt::put(&raw, &path, b"torn".to_vec().into())
@@ -322,11 +368,18 @@ mod cases {
         clock.advance(Duration::from_secs(7200));
         let r = store.compact("t", &policy, true).await.unwrap();
         assert_eq!(r.temporary_deleted, [name.clone()]);
-        assert_eq!(store.list("t").await.unwrap().temporary.len(), 1, "dry run deleted");
+        assert_eq!(
+            store.list("t").await.unwrap().temporary.len(),
+            1,
+            "dry run deleted"
+        );
         let r = store.compact("t", &policy, false).await.unwrap();
         assert_eq!(r.temporary_deleted, [name]);
         assert!(store.list("t").await.unwrap().temporary.is_empty());
-        assert_eq!(store.latest("t").await.unwrap().unwrap().offsets, offsets(2));
+        assert_eq!(
+            store.latest("t").await.unwrap().unwrap().offsets,
+            offsets(2)
+        );
     }
 
     pub async fn odd_stream_names_stay_inside_the_root(loc: &Location) {
@@ -350,7 +403,9 @@ mod cases {
         ];
         for (i, name) in names.iter().enumerate() {
             let mut w = store.writer(name, config("app")).await.unwrap();
-            w.commit(NewCheckpoint::new(offsets(i as i64))).await.unwrap();
+            w.commit(NewCheckpoint::new(offsets(i as i64)))
+                .await
+                .unwrap();
         }
         for (i, name) in names.iter().enumerate() {
             let c = store.latest(name).await.unwrap().unwrap();
@@ -366,7 +421,10 @@ mod cases {
         ));
         if let Some(dir) = loc.local_dir() {
             // Everything written is inside <root>/streams, one folder per stream.
-            let top: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+            let top: Vec<_> = std::fs::read_dir(dir)
+                .unwrap()
+                .map(|e| e.unwrap().file_name())
+                .collect();
             assert_eq!(top, ["streams"]);
             let streams = std::fs::read_dir(dir.join("streams")).unwrap().count();
             assert_eq!(streams, names.len());
@@ -388,7 +446,10 @@ mod cases {
         let month = Duration::from_secs(30 * 86400);
 
         // Young checkpoints are kept whatever the count.
-        let r = store.compact("c", &RetentionPolicy::new(month, 1), false).await.unwrap();
+        let r = store
+            .compact("c", &RetentionPolicy::new(month, 1), false)
+            .await
+            .unwrap();
         assert!(r.deleted.is_empty());
         assert_eq!(r.kept, 10);
 
@@ -400,7 +461,14 @@ mod cases {
         assert_eq!(dry.deleted, (1..=7).collect::<Vec<u64>>());
         assert_eq!(dry.kept, 3);
         assert!(dry.bytes_freed > 0);
-        assert_eq!(store.history("c", &HistoryQuery::default()).await.unwrap().len(), 10);
+        assert_eq!(
+            store
+                .history("c", &HistoryQuery::default())
+                .await
+                .unwrap()
+                .len(),
+            10
+        );
 
         let r = store.compact("c", &keep3, false).await.unwrap();
         assert_eq!(r.deleted, dry.deleted);
@@ -415,15 +483,30 @@ mod cases {
         assert_eq!(ids, [10, 9, 8]);
 
         // Keeping none: the newest valid checkpoint survives anyway, even past the TTL.
-        let r = store.compact("c", &RetentionPolicy::new(month, 0), false).await.unwrap();
+        let r = store
+            .compact("c", &RetentionPolicy::new(month, 0), false)
+            .await
+            .unwrap();
         assert_eq!(r.deleted, [8, 9]);
         assert_eq!(r.newest_valid, Some(newest));
-        assert_eq!(store.latest("c").await.unwrap().unwrap().offsets, offsets(8));
+        assert_eq!(
+            store.latest("c").await.unwrap().unwrap().offsets,
+            offsets(8)
+        );
         // Compacting again is a no-op; the writer goes on.
-        let r = store.compact("c", &RetentionPolicy::new(month, 0), false).await.unwrap();
+        let r = store
+            .compact("c", &RetentionPolicy::new(month, 0), false)
+            .await
+            .unwrap();
         assert!(r.deleted.is_empty());
-        writer.commit(NewCheckpoint::new(offsets(100))).await.unwrap();
-        assert_eq!(store.latest("c").await.unwrap().unwrap().offsets, offsets(100));
+        writer
+            .commit(NewCheckpoint::new(offsets(100)))
+            .await
+            .unwrap();
+        assert_eq!(
+            store.latest("c").await.unwrap().unwrap().offsets,
+            offsets(100)
+        );
     }
 
     pub async fn a_backend_ignoring_conditional_writes_is_refused(loc: &Location) {
@@ -439,7 +522,11 @@ mod cases {
             }
             other => panic!("expected a refusal, got {other:?}"),
         }
-        assert_eq!(store.latest("s").await.unwrap(), None, "nothing was written");
+        assert_eq!(
+            store.latest("s").await.unwrap(),
+            None,
+            "nothing was written"
+        );
         // Explicit opt-out.
         let store = loc.wrapped(
             &ignoring,
@@ -474,7 +561,10 @@ mod cases {
             assert_eq!(counting.count(Op::List), 0, "latest listed");
             costs.push(counting.total());
         }
-        assert!(costs.iter().all(|&c| c == costs[0]), "requests per latest(): {costs:?}");
+        assert!(
+            costs.iter().all(|&c| c == costs[0]),
+            "requests per latest(): {costs:?}"
+        );
         assert!(costs[0] <= 3, "requests per latest(): {costs:?}");
     }
 
@@ -487,25 +577,49 @@ mod cases {
         let all = store.history("h", &HistoryQuery::default()).await.unwrap();
         assert_eq!(all.len(), 5);
         let limited = store
-            .history("h", &HistoryQuery { limit: Some(2), ..HistoryQuery::default() })
+            .history(
+                "h",
+                &HistoryQuery {
+                    limit: Some(2),
+                    ..HistoryQuery::default()
+                },
+            )
             .await
             .unwrap();
         assert_eq!(limited.iter().map(|e| e.id).collect::<Vec<_>>(), [5, 4]);
         let future = SystemTime::now() + Duration::from_secs(3600);
         let none = store
-            .history("h", &HistoryQuery { since: Some(future), ..HistoryQuery::default() })
+            .history(
+                "h",
+                &HistoryQuery {
+                    since: Some(future),
+                    ..HistoryQuery::default()
+                },
+            )
             .await
             .unwrap();
         assert!(none.is_empty());
         let past = SystemTime::now() - Duration::from_secs(3600);
         let none = store
-            .history("h", &HistoryQuery { until: Some(past), ..HistoryQuery::default() })
+            .history(
+                "h",
+                &HistoryQuery {
+                    until: Some(past),
+                    ..HistoryQuery::default()
+                },
+            )
             .await
             .unwrap();
         assert!(none.is_empty());
         let newest = all[0].committed_at;
         let since = store
-            .history("h", &HistoryQuery { since: Some(newest), ..HistoryQuery::default() })
+            .history(
+                "h",
+                &HistoryQuery {
+                    since: Some(newest),
+                    ..HistoryQuery::default()
+                },
+            )
             .await
             .unwrap();
         assert!(since.iter().all(|e| e.committed_at >= newest) && !since.is_empty());

@@ -70,8 +70,12 @@ fn sigkill_at_random_moments_never_loses_an_acknowledged_commit() {
             }
         });
         // Wait until the child is writing, then kill it somewhere in the next 0-40 ms.
-        let first = rx.recv_timeout(Duration::from_secs(30)).expect("child started");
-        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let first = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("child started");
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         std::thread::sleep(Duration::from_micros((seed >> 33) % 40_000));
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
@@ -81,7 +85,11 @@ fn sigkill_at_random_moments_never_loses_an_acknowledged_commit() {
 
         let store = Store::open(dir.path().to_str().unwrap()).unwrap();
         let report = rt.block_on(store.latest_report("crash")).unwrap();
-        assert!(report.skipped.is_empty(), "kill {kill}: damaged {:?}", report.skipped);
+        assert!(
+            report.skipped.is_empty(),
+            "kill {kill}: damaged {:?}",
+            report.skipped
+        );
         let latest = report.checkpoint.expect("a checkpoint");
         assert!(
             latest.id >= last_reported,
@@ -92,7 +100,10 @@ fn sigkill_at_random_moments_never_loses_an_acknowledged_commit() {
     // Every checkpoint left behind is complete; leftover temporary files are cleaned away.
     let store = Store::open(dir.path().to_str().unwrap()).unwrap();
     rt.block_on(async {
-        let history = store.history("crash", &HistoryQuery::default()).await.unwrap();
+        let history = store
+            .history("crash", &HistoryQuery::default())
+            .await
+            .unwrap();
         for entry in &history {
             store.get("crash", entry.id).await.unwrap();
         }

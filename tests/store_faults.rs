@@ -12,7 +12,9 @@ use tidemark::Offsets;
 use tidemark::store::{NewCheckpoint, Store, StoreError, StoreOptions, WriterConfig};
 
 fn offsets(n: i64) -> Offsets {
-    [("orders", 0, n), ("orders", 3, n + 1)].into_iter().collect()
+    [("orders", 0, n), ("orders", 3, n + 1)]
+        .into_iter()
+        .collect()
 }
 
 fn setup(loc: &Location) -> (std::sync::Arc<FaultyStore>, Store) {
@@ -39,7 +41,10 @@ async fn each_kind_of_fault_during_a_commit() {
     for loc in locations("faults") {
         eprintln!("on {}", loc.name());
         let (faulty, store) = setup(&loc);
-        let mut w = store.writer("f", WriterConfig::new("app", "1")).await.unwrap();
+        let mut w = store
+            .writer("f", WriterConfig::new("app", "1"))
+            .await
+            .unwrap();
         let mut expected = None;
         let mut n = 0;
         let cases = [
@@ -91,7 +96,10 @@ async fn each_kind_of_fault_during_a_commit() {
 async fn a_failed_hint_write_does_not_fail_the_commit() {
     for loc in locations("hint-faults") {
         let (faulty, store) = setup(&loc);
-        let mut w = store.writer("h", WriterConfig::new("app", "1")).await.unwrap();
+        let mut w = store
+            .writer("h", WriterConfig::new("app", "1"))
+            .await
+            .unwrap();
         let first = w.commit(NewCheckpoint::new(offsets(1))).await.unwrap();
         // A commit puts the checkpoint, then the hint: let the first through, fail the second.
         faulty.plan(Op::Put, Fault::Delay(Duration::ZERO));
@@ -108,7 +116,10 @@ async fn random_faults_never_lose_an_acknowledged_commit() {
     for loc in locations("random-faults") {
         eprintln!("on {}", loc.name());
         let (faulty, store) = setup(&loc);
-        let mut w = store.writer("r", WriterConfig::new("app", "1")).await.unwrap();
+        let mut w = store
+            .writer("r", WriterConfig::new("app", "1"))
+            .await
+            .unwrap();
         faulty.random_faults(Some((0x5eed, 20)));
         let mut acknowledged = Vec::new();
         let mut failures = 0;
@@ -123,9 +134,17 @@ async fn random_faults_never_lose_an_acknowledged_commit() {
         }
         faulty.random_faults(None);
         assert!(failures > 20, "too few faults injected: {failures}");
-        assert!(acknowledged.len() > 100, "too few commits: {}", acknowledged.len());
+        assert!(
+            acknowledged.len() > 100,
+            "too few commits: {}",
+            acknowledged.len()
+        );
         for (id, n) in &acknowledged {
-            assert_eq!(store.get("r", *id).await.unwrap().offsets, offsets(*n), "id {id}");
+            assert_eq!(
+                store.get("r", *id).await.unwrap().offsets,
+                offsets(*n),
+                "id {id}"
+            );
         }
         assert_all_valid(&store, "r").await;
         let latest = store.latest("r").await.unwrap().unwrap();

@@ -25,8 +25,13 @@ use tidemark::store::{Store, StoreOptions};
 pub enum Location {
     Memory(Arc<object_store::memory::InMemory>),
     Local(tempfile::TempDir),
-    S3 { url: String, options: Vec<(String, String)> },
-    Hdfs { url: String },
+    S3 {
+        url: String,
+        options: Vec<(String, String)>,
+    },
+    Hdfs {
+        url: String,
+    },
 }
 
 impl Location {
@@ -75,7 +80,10 @@ impl Location {
                 for (k, v) in options {
                     b = b.with_config(k.parse().unwrap(), v);
                 }
-                (Arc::new(b.build().unwrap()), parsed.path().trim_matches('/').to_owned())
+                (
+                    Arc::new(b.build().unwrap()),
+                    parsed.path().trim_matches('/').to_owned(),
+                )
             }
             Location::Hdfs { .. } => panic!("no raw hdfs handle in tests"),
         }
@@ -131,7 +139,11 @@ pub fn locations(test: &str) -> Vec<Location> {
         && let Ok(url) = std::env::var("TIDEMARK_TEST_HDFS")
     {
         out.push(Location::Hdfs {
-            url: format!("{}/tidemark-test/{test}-{}", url.trim_end_matches('/'), unique()),
+            url: format!(
+                "{}/tidemark-test/{test}-{}",
+                url.trim_end_matches('/'),
+                unique()
+            ),
         });
     }
     out
@@ -239,9 +251,18 @@ impl FaultyStore {
             return None;
         }
         let faults = match op {
-            Op::Put => &[Fault::Fail, Fault::FailAfter, Fault::Lose, Fault::Timeout(Duration::from_millis(2))][..],
+            Op::Put => &[
+                Fault::Fail,
+                Fault::FailAfter,
+                Fault::Lose,
+                Fault::Timeout(Duration::from_millis(2)),
+            ][..],
             Op::Delete => &[Fault::Fail, Fault::FailAfter, Fault::Lose][..],
-            _ => &[Fault::Fail, Fault::Timeout(Duration::from_millis(2)), Fault::Delay(Duration::from_millis(2))][..],
+            _ => &[
+                Fault::Fail,
+                Fault::Timeout(Duration::from_millis(2)),
+                Fault::Delay(Duration::from_millis(2)),
+            ][..],
         };
         Some(faults[(roll / 100) as usize % faults.len()])
     }
@@ -313,13 +334,21 @@ impl ObjectStore for FaultyStore {
         self.inner.put_multipart_opts(location, opts).await
     }
 
-    async fn get_opts(&self, location: &Path, options: GetOptions) -> object_store::Result<GetResult> {
+    async fn get_opts(
+        &self,
+        location: &Path,
+        options: GetOptions,
+    ) -> object_store::Result<GetResult> {
         let op = if options.head { Op::Head } else { Op::Get };
         let fault = self.fault_for(op);
         apply(fault, self.inner.get_opts(location, options), || None).await
     }
 
-    async fn get_ranges(&self, location: &Path, ranges: &[Range<u64>]) -> object_store::Result<Vec<Bytes>> {
+    async fn get_ranges(
+        &self,
+        location: &Path,
+        ranges: &[Range<u64>],
+    ) -> object_store::Result<Vec<Bytes>> {
         self.inner.get_ranges(location, ranges).await
     }
 
@@ -335,7 +364,9 @@ impl ObjectStore for FaultyStore {
             Some(Fault::Lose) => locations.boxed(),
             Some(Fault::FailAfter) => {
                 let inner = self.inner.delete_stream(locations);
-                inner.map(|r| r.and(Err(injected("delete failed after deleting")))).boxed()
+                inner
+                    .map(|r| r.and(Err(injected("delete failed after deleting"))))
+                    .boxed()
             }
             _ => self.inner.delete_stream(locations),
         }
@@ -355,7 +386,12 @@ impl ObjectStore for FaultyStore {
         apply(fault, self.inner.list_with_delimiter(prefix), || None).await
     }
 
-    async fn copy_opts(&self, from: &Path, to: &Path, options: CopyOptions) -> object_store::Result<()> {
+    async fn copy_opts(
+        &self,
+        from: &Path,
+        to: &Path,
+        options: CopyOptions,
+    ) -> object_store::Result<()> {
         self.inner.copy_opts(from, to, options).await
     }
 }
