@@ -27,6 +27,7 @@
 #![deny(missing_docs)]
 
 pub mod format;
+pub mod plan;
 
 pub use format::{Checkpoint, Offsets, Writer};
 
