@@ -367,7 +367,7 @@ mod cases {
         assert!(r.temporary_deleted.is_empty());
         clock.advance(Duration::from_secs(7200));
         let r = store.compact("t", &policy, true).await.unwrap();
-        assert_eq!(r.temporary_deleted, [name.clone()]);
+        assert_eq!(r.temporary_deleted, std::slice::from_ref(&name));
         assert_eq!(
             store.list("t").await.unwrap().temporary.len(),
             1,
