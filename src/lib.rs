@@ -27,9 +27,23 @@
 #![deny(missing_docs)]
 
 pub mod format;
+#[cfg(feature = "kafka")]
+pub mod kafka;
 pub mod plan;
 
 pub use format::{Checkpoint, Offsets, Writer};
+
+/// An error and its causes on one line, `outer: cause: root cause`.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}
 
 /// This library's version, recorded in every checkpoint it writes.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -447,7 +447,7 @@ impl StreamWriter {
             let result = store
                 .compact(&stream, &policy, false)
                 .await
-                .map_err(|e| error_chain(&e));
+                .map_err(|e| crate::error_chain(&e));
             if let Err(e) = &result {
                 tracing::warn!(stream, error = %e, "background compaction failed");
             }
@@ -455,16 +455,4 @@ impl StreamWriter {
             running.store(false, Ordering::SeqCst);
         });
     }
-}
-
-/// An error and its causes on one line.
-pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
 }

@@ -1,0 +1,284 @@
+//! The rdkafka integration (cargo feature `kafka`, on by default): read the cluster's state,
+//! start consumers where the [resume plan](crate::plan) says, and commit after each batch —
+//! the article's recipe, correct in every case. The only module that touches `rdkafka`.
+//!
+//! The recipe with explicit assignment (works with `BaseConsumer` and `StreamConsumer`):
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::time::Duration;
+//! use rdkafka::consumer::{Consumer, StreamConsumer};
+//! use rdkafka::{ClientConfig, Message};
+//! use tidemark::kafka::{commit_batch, resume};
+//! use tidemark::plan::ResumePolicy;
+//! use tidemark::store::{NewCheckpoint, Store, WriterConfig};
+//!
+//! let store = Store::open("/var/lib/billing/checkpoints")?;
+//! let consumer: StreamConsumer = ClientConfig::new()
+//!     .set("bootstrap.servers", "localhost:9092")
+//!     .set("group.id", "billing")
+//!     .set("enable.auto.commit", "false")
+//!     .create()?;
+//!
+//! // 1. Read the last checkpoint, plan, assign: every partition starts at a known offset.
+//! let latest = store.latest("billing").await?;
+//! let mut writer = store.writer("billing", WriterConfig::new("billing", "2.3.0")).await?;
+//! let (plan, mut tracker) =
+//!     resume(&consumer, latest.as_ref(), &["orders"], &ResumePolicy::default(), Duration::from_secs(10))?;
+//! println!("{plan}");
+//!
+//! loop {
+//!     // 2. Consume and process a batch, then store its results.
+//!     for _ in 0..1000 {
+//!         let m = consumer.recv().await?;
+//!         // ... process m ...
+//!         tracker.processed(m.topic(), m.partition(), m.offset());
+//!     }
+//!     // 3. Then persist the offsets (and mirror them to the consumer group for lag monitors).
+//!     let done = commit_batch(&mut writer, &tracker, NewCheckpoint::default(), Some(&consumer)).await?;
+//!     if let Some(e) = done.mirror_error { eprintln!("offsets not mirrored: {e}"); }
+//! }
+//! # }
+//! ```
+
+mod rebalance;
+
+use std::time::Duration;
+
+use rdkafka::consumer::{CommitMode, Consumer, ConsumerContext};
+use rdkafka::error::KafkaError;
+use rdkafka::{Offset, TopicPartitionList};
+
+use crate::plan::{
+    self, ClusterState, OffsetTracker, PlanError, ResumePlan, ResumePolicy, StartOffset,
+};
+use crate::store::{Committed, NewCheckpoint, StoreError, StreamWriter};
+use crate::{Checkpoint, Offsets};
+
+pub use rebalance::PlannedRebalance;
+
+/// Why a Kafka-side step failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum KafkaIntegrationError {
+    /// A request to the cluster failed.
+    #[error("kafka {operation} failed")]
+    Kafka {
+        /// What was asked: `metadata`, `watermarks`, `offsets_for_times`, `assign`.
+        operation: &'static str,
+        /// The client's error.
+        #[source]
+        source: KafkaError,
+    },
+    /// The policy refuses to resume (data loss, offsets beyond the log).
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+}
+
+fn kafka(operation: &'static str) -> impl FnOnce(KafkaError) -> KafkaIntegrationError {
+    move |source| KafkaIntegrationError::Kafka { operation, source }
+}
+
+/// Reads the partitions of `topics` and their watermarks. Blocks for up to `timeout` per
+/// request. Topics the cluster does not have are left out (the plan reports them).
+pub fn cluster_state<K, C>(
+    consumer: &K,
+    topics: &[&str],
+    timeout: Duration,
+) -> Result<ClusterState, KafkaIntegrationError>
+where
+    K: Consumer<C>,
+    C: ConsumerContext,
+{
+    let metadata = consumer
+        .fetch_metadata(None, timeout)
+        .map_err(kafka("metadata"))?;
+    let mut state = ClusterState::new();
+    for topic in metadata.topics() {
+        if !topics.contains(&topic.name()) || topic.error().is_some() {
+            continue;
+        }
+        state.add_topic(topic.name());
+        for partition in topic.partitions() {
+            let (low, high) = consumer
+                .fetch_watermarks(topic.name(), partition.id(), timeout)
+                .map_err(kafka("watermarks"))?;
+            state.add_partition(topic.name(), partition.id(), low, high);
+        }
+    }
+    Ok(state)
+}
+
+/// Resolves the plan's timestamp starts (first offset at or after the time, or the log end
+/// when there is none) and returns every start as an offset.
+pub fn resolve_starts<K, C>(
+    consumer: &K,
+    plan: &ResumePlan,
+    timeout: Duration,
+) -> Result<Offsets, KafkaIntegrationError>
+where
+    K: Consumer<C>,
+    C: ConsumerContext,
+{
+    let mut by_time = TopicPartitionList::new();
+    let mut offsets = Offsets::new();
+    for s in &plan.starts {
+        match s.start {
+            StartOffset::Offset(o) => {
+                offsets.insert(s.topic.clone(), s.partition, o);
+            }
+            StartOffset::Timestamp(t) => {
+                by_time
+                    .add_partition_offset(&s.topic, s.partition, Offset::Offset(t))
+                    .map_err(kafka("offsets_for_times"))?;
+            }
+        }
+    }
+    if by_time.count() > 0 {
+        let found = consumer
+            .offsets_for_times(by_time, timeout)
+            .map_err(kafka("offsets_for_times"))?;
+        for e in found.elements() {
+            let start = plan
+                .starts
+                .iter()
+                .find(|s| s.topic == e.topic() && s.partition == e.partition());
+            let offset = match e.offset() {
+                Offset::Offset(o) if o >= 0 => o,
+                // No message at or after the time: start at the end.
+                _ => start.map_or(0, |s| s.watermarks.high),
+            };
+            offsets.insert(e.topic(), e.partition(), offset);
+        }
+    }
+    Ok(offsets)
+}
+
+/// The article's start, in one call: reads the cluster's state, plans from `checkpoint`,
+/// assigns every planned partition at its start offset, and returns the plan (print it: it
+/// says what was decided and why) with an [`OffsetTracker`] to feed processed messages to.
+pub fn resume<K, C>(
+    consumer: &K,
+    checkpoint: Option<&Checkpoint>,
+    topics: &[&str],
+    policy: &ResumePolicy,
+    timeout: Duration,
+) -> Result<(ResumePlan, OffsetTracker), KafkaIntegrationError>
+where
+    K: Consumer<C>,
+    C: ConsumerContext,
+{
+    let cluster = cluster_state(consumer, topics, timeout)?;
+    let plan = plan::plan(checkpoint, topics.iter().copied(), &cluster, policy)?;
+    let starts = resolve_starts(consumer, &plan, timeout)?;
+    assign(consumer, &starts)?;
+    let mut tracker = OffsetTracker::from_plan(&plan);
+    for (topic, partition, offset) in starts.iter() {
+        tracker.set_next(topic, partition, offset);
+    }
+    Ok((plan, tracker))
+}
+
+/// Assigns exactly these partitions, each at its offset (the article's `Assign` strategy).
+pub fn assign<K, C>(consumer: &K, starts: &Offsets) -> Result<(), KafkaIntegrationError>
+where
+    K: Consumer<C>,
+    C: ConsumerContext,
+{
+    let tpl = to_partition_list(starts).map_err(kafka("assign"))?;
+    consumer.assign(&tpl).map_err(kafka("assign"))
+}
+
+/// A partition list of offsets, leaving out names no Kafka topic can have.
+fn to_partition_list(offsets: &Offsets) -> Result<TopicPartitionList, KafkaError> {
+    let mut tpl = TopicPartitionList::new();
+    for (topic, partition, offset) in offsets.iter() {
+        if topic.contains('\0') {
+            continue;
+        }
+        tpl.add_partition_offset(topic, partition, Offset::Offset(offset))?;
+    }
+    Ok(tpl)
+}
+
+/// Writes `offsets` (next offsets to consume) as the consumer group's committed offsets, so
+/// that `kafka-consumer-groups --describe` and lag monitors see the progress. Blocks until the
+/// broker answers. (rdkafka's `store_offset` adds one to the offset it is given;
+/// `store_offsets` and this function do not.)
+pub fn mirror_offsets<K, C>(consumer: &K, offsets: &Offsets) -> Result<(), KafkaError>
+where
+    K: Consumer<C>,
+    C: ConsumerContext,
+{
+    let tpl = to_partition_list(offsets)?;
+    if tpl.count() == 0 {
+        return Ok(());
+    }
+    consumer.commit(&tpl, CommitMode::Sync)
+}
+
+/// The outcome of [`commit_batch`].
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct BatchCommit {
+    /// The checkpoint written.
+    pub committed: Committed,
+    /// Why mirroring the offsets to the consumer group failed, if it was asked and failed.
+    /// The checkpoint is written regardless: a failed mirror never fails the commit.
+    pub mirror_error: Option<KafkaError>,
+}
+
+/// Commits after a batch: writes a checkpoint of the tracker's offsets (atomic and durable when
+/// `Ok`, see [`StreamWriter::commit`]), then, if a consumer is given, mirrors the same offsets
+/// to its consumer group. `batch` supplies the batch time and metadata; its offsets are
+/// replaced by the tracker's.
+pub async fn commit_batch<K, C>(
+    writer: &mut StreamWriter,
+    tracker: &OffsetTracker,
+    batch: NewCheckpoint,
+    mirror_to: Option<&K>,
+) -> Result<BatchCommit, StoreError>
+where
+    K: Consumer<C>,
+    C: ConsumerContext,
+{
+    let offsets = tracker.offsets();
+    let committed = writer
+        .commit(NewCheckpoint {
+            offsets: offsets.clone(),
+            ..batch
+        })
+        .await?;
+    let mirror_error = mirror_to.and_then(|c| mirror_offsets(c, &offsets).err());
+    if let Some(e) = &mirror_error {
+        tracing::warn!(stream = writer.stream(), error = %e, "checkpoint written; mirroring offsets to the consumer group failed");
+    }
+    Ok(BatchCommit {
+        committed,
+        mirror_error,
+    })
+}
+
+/// [`commit_batch`] for applications that are not async, with the
+/// [blocking](crate::blocking) writer.
+pub fn commit_batch_blocking<K, C>(
+    writer: &mut crate::blocking::StreamWriter,
+    tracker: &OffsetTracker,
+    batch: NewCheckpoint,
+    mirror_to: Option<&K>,
+) -> Result<BatchCommit, StoreError>
+where
+    K: Consumer<C>,
+    C: ConsumerContext,
+{
+    let offsets = tracker.offsets();
+    let committed = writer.commit(NewCheckpoint {
+        offsets: offsets.clone(),
+        ..batch
+    })?;
+    let mirror_error = mirror_to.and_then(|c| mirror_offsets(c, &offsets).err());
+    Ok(BatchCommit {
+        committed,
+        mirror_error,
+    })
+}
