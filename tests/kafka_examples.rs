@@ -15,66 +15,9 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use rdkafka::ClientConfig;
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
-use rdkafka::mocking::MockCluster;
-
 const PARTITIONS: i32 = 4;
 const PER_PARTITION: u64 = 25_000;
 const KILLS: usize = 20;
-
-/// A broker for the test: the configured one, or a mock cluster kept alive with it.
-struct Broker {
-    bootstrap: String,
-    _mock: Option<MockCluster<'static, rdkafka::producer::DefaultProducerContext>>,
-}
-
-fn broker() -> Broker {
-    match std::env::var("TIDEMARK_TEST_KAFKA") {
-        Ok(b) if !b.is_empty() => Broker {
-            bootstrap: b,
-            _mock: None,
-        },
-        _ => {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "CI=true but TIDEMARK_TEST_KAFKA is not set: these tests need the tansu broker \
-                 that scripts/test.sh starts"
-            );
-            let mock = MockCluster::new(1).unwrap();
-            Broker {
-                bootstrap: mock.bootstrap_servers(),
-                _mock: Some(mock),
-            }
-        }
-    }
-}
-
-fn create_topic(broker: &Broker, topic: &str) {
-    if let Some(mock) = &broker._mock {
-        mock.create_topic(topic, PARTITIONS, 1).unwrap();
-        return;
-    }
-    let bootstrap = &broker.bootstrap;
-    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .create()
-        .unwrap();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let results = rt
-        .block_on(admin.create_topics(
-            &[NewTopic::new(topic, PARTITIONS, TopicReplication::Fixed(1))],
-            &AdminOptions::new().operation_timeout(Some(Duration::from_secs(10))),
-        ))
-        .unwrap();
-    for r in results {
-        r.unwrap_or_else(|(t, e)| panic!("create topic {t}: {e}"));
-    }
-}
 
 fn example(name: &str) -> PathBuf {
     // target/<profile>/deps/<test binary> → target/<profile>/examples/<name>
@@ -97,13 +40,13 @@ fn example(name: &str) -> PathBuf {
 /// Runs `example` against a fresh topic, killing it `KILLS` times at random moments, then lets
 /// it finish. Returns how often each (partition, offset) is in the sink.
 fn crash_and_finish(name: &str) -> (BTreeMap<(i32, i64), u32>, usize) {
-    let broker = broker();
+    let broker = kafka::broker();
     let unique = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_nanos();
     let topic = format!("crash-{name}-{unique}");
-    create_topic(&broker, &topic);
+    kafka::create_topic(&broker, &topic, PARTITIONS);
     for p in 0..PARTITIONS {
         kafka::produce(&broker.bootstrap, &topic, p, 0, PER_PARTITION);
     }

@@ -6,7 +6,10 @@ use std::time::{Duration, Instant};
 
 use rdkafka::ClientConfig;
 use rdkafka::Message;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
+use rdkafka::mocking::MockCluster;
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 
 /// Produces `count` messages to `topic`/`partition`, payload `"<partition>:<n>"` for n from
@@ -118,4 +121,57 @@ pub fn committed<C: ConsumerContext>(
             )
         })
         .collect()
+}
+
+/// A broker for a test: `TIDEMARK_TEST_KAFKA` (the tansu broker scripts/test.sh starts), or,
+/// outside CI only, librdkafka's mock cluster (reachable over TCP), kept alive with it.
+pub struct Broker {
+    pub bootstrap: String,
+    pub mock: Option<MockCluster<'static, rdkafka::producer::DefaultProducerContext>>,
+}
+
+pub fn broker() -> Broker {
+    match std::env::var("TIDEMARK_TEST_KAFKA") {
+        Ok(b) if !b.is_empty() => Broker {
+            bootstrap: b,
+            mock: None,
+        },
+        _ => {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "CI=true but TIDEMARK_TEST_KAFKA is not set: these tests need the tansu broker \
+                 that scripts/test.sh starts"
+            );
+            let mock = MockCluster::new(1).unwrap();
+            Broker {
+                bootstrap: mock.bootstrap_servers(),
+                mock: Some(mock),
+            }
+        }
+    }
+}
+
+pub fn create_topic(broker: &Broker, topic: &str, partitions: i32) {
+    if let Some(mock) = &broker.mock {
+        mock.create_topic(topic, partitions, 1).unwrap();
+        return;
+    }
+    let bootstrap = &broker.bootstrap;
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .create()
+        .unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let results = rt
+        .block_on(admin.create_topics(
+            &[NewTopic::new(topic, partitions, TopicReplication::Fixed(1))],
+            &AdminOptions::new().operation_timeout(Some(Duration::from_secs(10))),
+        ))
+        .unwrap();
+    for r in results {
+        r.unwrap_or_else(|(t, e)| panic!("create topic {t}: {e}"));
+    }
 }
