@@ -82,6 +82,10 @@ fn python_and_rust_agree_on_generated_files() {
     for len in (0..base.len()).step_by(11) {
         cases.push(base[..len].to_vec());
     }
+    // A header declaring more than the maximum file size.
+    let mut huge = base.clone();
+    huge[19] = 0x10;
+    cases.push(huge);
     for (i, bytes) in cases.iter().enumerate() {
         let path = dir.join(format!("case-{i}.tdm"));
         std::fs::write(&path, bytes).unwrap();

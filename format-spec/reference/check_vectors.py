@@ -1,0 +1,53 @@
+#!/usr/bin/env python3
+"""Check tidemark_reader.py against every test vector in ../vectors.
+
+A vector FILE.tdm is valid if FILE.json exists (the reader's JSON must equal it byte for byte)
+and corrupt if FILE.error exists (decoding must fail with that error kind). Prints one line per
+vector and then "N passed, N failed"; exits 1 if anything failed. Python 3.9+, standard library only.
+"""
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.dont_write_bytecode = True  # leave no __pycache__ in the repository
+sys.path.insert(0, str(HERE))
+from tidemark_reader import TidemarkError, decode, render_json  # noqa: E402
+
+VECTORS = HERE.parent / "vectors"
+
+
+def check(tdm):
+    """Returns (ok, description) for one vector."""
+    json_file, error_file = tdm.with_suffix(".json"), tdm.with_suffix(".error")
+    if json_file.exists() == error_file.exists():
+        return False, "needs exactly one of .json / .error beside it"
+    try:
+        got = render_json(decode(tdm.read_bytes()))
+    except TidemarkError as e:
+        if error_file.exists():
+            want = error_file.read_text(encoding="utf-8").strip()
+            return e.kind == want, f"error {e.kind}" + ("" if e.kind == want else f", expected {want}")
+        return False, f"unexpected error {e.kind}: {e.message}"
+    if error_file.exists():
+        return False, "decoded, expected error " + error_file.read_text(encoding="utf-8").strip()
+    if got == json_file.read_bytes():
+        return True, "JSON matches"
+    return False, "JSON differs from " + json_file.name
+
+
+def main():
+    vectors = sorted(VECTORS.glob("*.tdm"))
+    passed = failed = 0
+    for tdm in vectors:
+        ok, what = check(tdm)
+        print(f"{'PASS' if ok else 'FAIL'}  {tdm.name}: {what}")
+        passed, failed = passed + ok, failed + (not ok)
+    if not vectors:
+        print(f"no *.tdm files found in {VECTORS}")
+        failed += 1  # an empty run must not look like success
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
