@@ -20,11 +20,20 @@ if [ ! -x "$VENV/bin/moto_server" ] || ! "$VENV/bin/python" -c 'import boto3, mo
   "$VENV/bin/pip" install --quiet --disable-pip-version-check 'moto[server]==5.1.*'
 fi
 
+# --- tansu (an Apache-Kafka-compatible broker in Rust, sqlite storage) -------------------
+TANSU="$CACHE/tansu/bin/tansu"
+if [ ! -x "$TANSU" ]; then
+  log "installing tansu into $CACHE/tansu (about 10 minutes, once)"
+  cargo install tansu --version 0.6.0 --locked --features libsql --root "$CACHE/tansu"
+fi
+
 # --- start moto -------------------------------------------------------------------------
 PIDS=()
+PIDS_DIRS=()
 cleanup() {
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  for dir in "${PIDS_DIRS[@]}"; do rm -rf "$dir"; done
 }
 trap cleanup EXIT
 
@@ -46,6 +55,22 @@ PY
 export TIDEMARK_TEST_S3_ENDPOINT="http://127.0.0.1:$S3_PORT"
 export TIDEMARK_TEST_S3_BUCKET=tidemark-test
 
+# --- start tansu ------------------------------------------------------------------------
+RUN_DIR=$(mktemp -d)
+PIDS_DIRS+=("$RUN_DIR")
+KAFKA_PORT=$(free_port)
+log "starting tansu on 127.0.0.1:$KAFKA_PORT"
+"$TANSU" broker \
+  --listener-url "tcp://127.0.0.1:$KAFKA_PORT" \
+  --advertised-listener-url "tcp://127.0.0.1:$KAFKA_PORT" \
+  --storage-engine "sqlite://$RUN_DIR/tansu.db" >"$CACHE/tansu.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 1 100); do
+  if python3 -c "import socket; socket.create_connection(('127.0.0.1', $KAFKA_PORT), 0.2)" 2>/dev/null; then break; fi
+  sleep 0.1
+done
+export TIDEMARK_TEST_KAFKA="127.0.0.1:$KAFKA_PORT"
+
 # --- checks -----------------------------------------------------------------------------
 log "cargo fmt --check"
 cargo fmt --all -- --check
@@ -59,3 +84,7 @@ python3 format-spec/reference/check_vectors.py
 log "cargo test"
 cargo test --lib --bins --tests --examples
 cargo test --doc
+
+log "fuzz corpus replay, and the fuzz targets still build"
+# (the replay itself is tests/fuzz_corpus.rs, run above)
+( cd fuzz && cargo check --quiet --bins )
