@@ -27,6 +27,7 @@ mod compact;
 mod error;
 mod layout;
 mod url;
+mod verify;
 mod writer;
 
 use std::path::PathBuf;
@@ -46,6 +47,7 @@ pub use self::url::BackendKind;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use compact::{CompactionReport, RetentionPolicy};
 pub use error::{Damage, Result, StoreError, WriterInfo};
+pub use verify::VerifyReport;
 pub use writer::{BackgroundCompaction, Committed, NewCheckpoint, StreamWriter, WriterConfig};
 
 /// How a [`Store`] behaves.

@@ -1,0 +1,165 @@
+//! Printing: tables, JSON, times, sparklines; stdout errors other than a broken pipe are
+//! reported, a broken pipe ends quietly.
+
+use std::io::Write;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use super::{Failure, fail};
+
+/// Where results go.
+pub(crate) struct Out {
+    pub json: bool,
+    pub quiet: bool,
+}
+
+impl Out {
+    pub fn new(json: bool, quiet: bool) -> Self {
+        Out { json, quiet }
+    }
+
+    /// Writes text to stdout.
+    pub fn print(&self, text: &str) -> Result<(), Failure> {
+        let mut stdout = std::io::stdout().lock();
+        stdout.write_all(text.as_bytes()).map_err(io_failure)
+    }
+
+    /// Writes a JSON value, pretty, with a final newline.
+    pub fn json(&self, value: &serde_json::Value) -> Result<(), Failure> {
+        let mut text = serde_json::to_string_pretty(value).map_err(|e| fail(e.to_string()))?;
+        text.push('\n');
+        self.print(&text)
+    }
+
+    /// A note on stderr (suppressed by -q).
+    pub fn note(&self, text: &str) {
+        if !self.quiet {
+            eprintln!("{text}");
+        }
+    }
+}
+
+fn io_failure(e: std::io::Error) -> Failure {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        Failure::BrokenPipe
+    } else {
+        fail(format!("cannot write to stdout: {e}"))
+    }
+}
+
+/// Renders rows as aligned columns; columns listed in `right` are right-aligned.
+pub(crate) fn table(header: &[&str], rows: &[Vec<String>], right: &[usize]) -> String {
+    let columns = header.len();
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (c, cell) in row.iter().enumerate().take(columns) {
+            widths[c] = widths[c].max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let mut line = |cells: Vec<&str>| {
+        let mut text = String::new();
+        for (c, cell) in cells.iter().enumerate() {
+            let pad = widths[c] - cell.chars().count();
+            if right.contains(&c) {
+                text.push_str(&" ".repeat(pad));
+                text.push_str(cell);
+            } else {
+                text.push_str(cell);
+                if c + 1 < cells.len() {
+                    text.push_str(&" ".repeat(pad));
+                }
+            }
+            if c + 1 < cells.len() {
+                text.push_str("  ");
+            }
+        }
+        out.push_str(text.trim_end());
+        out.push('\n');
+    };
+    line(header.to_vec());
+    for row in rows {
+        line(row.iter().map(String::as_str).collect());
+    }
+    out
+}
+
+/// A time as RFC 3339 (UTC, seconds).
+pub(crate) fn time(t: SystemTime) -> String {
+    humantime::format_rfc3339_seconds(t).to_string()
+}
+
+/// A time in ms since the epoch as RFC 3339.
+pub(crate) fn time_ms(ms: u64) -> String {
+    time(UNIX_EPOCH + Duration::from_millis(ms))
+}
+
+/// How long ago, roughly: `3m`, `2h 5m`, `4d`.
+pub(crate) fn age(t: SystemTime) -> String {
+    let secs = SystemTime::now()
+        .duration_since(t)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let rounded = match secs {
+        0..=59 => secs,
+        60..=3599 => secs / 60 * 60,
+        3600..=86_399 => secs / 60 * 60,
+        _ => secs / 3600 * 3600,
+    };
+    humantime::format_duration(Duration::from_secs(rounded)).to_string()
+}
+
+/// Parses a time: RFC 3339 (`2026-11-24T08:00:00Z`, the `Z` optional) or ms since the epoch.
+pub(crate) fn parse_time(text: &str) -> Result<SystemTime, Failure> {
+    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+        let ms: u64 = text
+            .parse()
+            .map_err(|_| fail(format!("time {text:?} is out of range")))?;
+        return Ok(UNIX_EPOCH + Duration::from_millis(ms));
+    }
+    humantime::parse_rfc3339_weak(text.trim_end_matches('Z')).map_err(|_| {
+        fail(format!(
+            "cannot read time {text:?}: use RFC 3339 (2026-11-24T08:00:00Z) or milliseconds since the epoch"
+        ))
+    })
+}
+
+/// Parses a duration such as `30d`, `12h`, `1h 30m`.
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, Failure> {
+    humantime::parse_duration(text).map_err(|_| {
+        fail(format!(
+            "cannot read duration {text:?}: use e.g. 30d, 12h, 90m"
+        ))
+    })
+}
+
+/// A sparkline of non-negative values.
+pub(crate) fn sparkline(values: &[f64]) -> String {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let max = values.iter().cloned().fold(0.0, f64::max);
+    values
+        .iter()
+        .map(|&v| {
+            if max <= 0.0 {
+                BARS[0]
+            } else {
+                BARS[((v / max) * 7.0).round().clamp(0.0, 7.0) as usize]
+            }
+        })
+        .collect()
+}
+
+/// A progress bar on stderr, hidden with -q, --json or when stderr is not a terminal.
+pub(crate) fn progress(out: &Out, total: u64, what: &str) -> indicatif::ProgressBar {
+    let bar = if out.quiet || out.json {
+        indicatif::ProgressBar::hidden()
+    } else {
+        indicatif::ProgressBar::new(total)
+    };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} ({eta})")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.set_message(what.to_owned());
+    bar
+}
