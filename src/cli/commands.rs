@@ -154,6 +154,13 @@ pub(crate) async fn run(command: Command, out: &Out) -> CmdResult {
                 show(&decoded.checkpoint, out)
             }
         }
+        Command::Demo { dir, consumer_of } => match consumer_of {
+            Some(bootstrap) => {
+                let dir = dir.ok_or_else(|| fail("--consumer-of needs --dir"))?;
+                super::demo::consumer(&dir.to_string_lossy(), &bootstrap).await
+            }
+            None => super::demo::run(dir, out).await,
+        },
         Command::Completions { shell } => {
             use clap::CommandFactory;
             let mut buf = Vec::new();
@@ -351,7 +358,7 @@ fn progress_between(older: &Offsets, newer: &Offsets) -> i64 {
         .sum()
 }
 
-async fn log(store: &Store, stream: &str, query: &HistoryQuery, out: &Out) -> CmdResult {
+pub(crate) async fn log(store: &Store, stream: &str, query: &HistoryQuery, out: &Out) -> CmdResult {
     // One more than asked, to compute the oldest shown entry's progress.
     let mut wider = query.clone();
     wider.limit = query.limit.map(|l| l + 1);
@@ -500,7 +507,7 @@ fn diff(a: &Checkpoint, b: &Checkpoint, out: &Out) -> CmdResult {
     out.print(&text)
 }
 
-async fn verify(store: &Store, stream: Option<String>, out: &Out) -> CmdResult {
+pub(crate) async fn verify(store: &Store, stream: Option<String>, out: &Out) -> CmdResult {
     let streams = match stream {
         Some(s) => vec![s],
         None => store.streams().await?,
@@ -686,14 +693,10 @@ fn scoped(
 fn kafka_consumer(
     bootstrap: Option<&str>,
     flag: &str,
-) -> Result<rdkafka::consumer::BaseConsumer, Failure> {
+) -> Result<tidemark::kafka::ToolConsumer, Failure> {
     let bootstrap =
         bootstrap.ok_or_else(|| fail(format!("{flag} asks Kafka: give --bootstrap-servers")))?;
-    Ok(rdkafka::ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .set("group.id", "tidemark-cli")
-        .set("enable.auto.commit", "false")
-        .create()?)
+    Ok(tidemark::kafka::tool_consumer(bootstrap, "tidemark-cli")?)
 }
 
 const KAFKA_TIMEOUT: Duration = Duration::from_secs(15);
@@ -767,37 +770,23 @@ async fn reset_offsets(
         (_, Some(d)) => Some(SystemTime::now() - output::parse_duration(d)?),
         _ => None,
     };
-    let mut by_time = rdkafka::TopicPartitionList::new();
-    for (t, p) in &targets {
-        let wm = watermarks(t, *p)
-            .ok_or_else(|| fail(format!("topic {t:?} partition {p} is not in the cluster")))?;
-        match time {
-            None if to.to_earliest => {
-                changes.insert(t.clone(), *p, wm.low);
-            }
-            None => {
-                changes.insert(t.clone(), *p, wm.high);
-            }
-            Some(at) => {
-                let ms = at
-                    .duration_since(SystemTime::UNIX_EPOCH)
-                    .map(|d| d.as_millis() as i64)
-                    .unwrap_or(0);
-                by_time.add_partition_offset(t, *p, rdkafka::Offset::Offset(ms))?;
+    match time {
+        None => {
+            for (t, p) in &targets {
+                let wm = watermarks(t, *p).ok_or_else(|| {
+                    fail(format!("topic {t:?} partition {p} is not in the cluster"))
+                })?;
+                changes.insert(t.clone(), *p, if to.to_earliest { wm.low } else { wm.high });
             }
         }
-    }
-    if by_time.count() > 0 {
-        use rdkafka::consumer::Consumer;
-        let found =
-            tokio::task::block_in_place(|| consumer.offsets_for_times(by_time, KAFKA_TIMEOUT))?;
-        for e in found.elements() {
-            let end = watermarks(e.topic(), e.partition()).map_or(0, |w| w.high);
-            let o = match e.offset() {
-                rdkafka::Offset::Offset(o) if o >= 0 => o,
-                _ => end,
-            };
-            changes.insert(e.topic(), e.partition(), o);
+        Some(at) => {
+            let ms = at
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map(|d| d.as_millis() as i64)
+                .unwrap_or(0);
+            changes = tokio::task::block_in_place(|| {
+                tidemark::kafka::offsets_for_time(&consumer, &targets, ms, &cluster, KAFKA_TIMEOUT)
+            })?;
         }
     }
     Ok(changes)
@@ -965,41 +954,17 @@ fn import(from: &ImportFrom, bootstrap: Option<&str>) -> Result<Offsets, Failure
         return parse_csv(&text).map_err(|e| fail(format!("{}: {e}", file.display())));
     }
     if let Some(group) = &from.from_kafka_group {
-        use rdkafka::consumer::Consumer;
         let bootstrap = bootstrap
             .ok_or_else(|| fail("--from-kafka-group asks Kafka: give --bootstrap-servers"))?;
-        let consumer: rdkafka::consumer::BaseConsumer = rdkafka::ClientConfig::new()
-            .set("bootstrap.servers", bootstrap)
-            .set("group.id", group)
-            .set("enable.auto.commit", "false")
-            .create()?;
-        return tokio::task::block_in_place(|| -> Result<Offsets, Failure> {
-            let metadata = consumer.fetch_metadata(None, KAFKA_TIMEOUT)?;
-            let mut tpl = rdkafka::TopicPartitionList::new();
-            for t in metadata.topics() {
-                if t.name().starts_with("__") {
-                    continue;
-                }
-                for p in t.partitions() {
-                    tpl.add_partition(t.name(), p.id());
-                }
-            }
-            let committed = consumer.committed_offsets(tpl, KAFKA_TIMEOUT)?;
-            let mut offsets = Offsets::new();
-            for e in committed.elements() {
-                if let rdkafka::Offset::Offset(o) = e.offset()
-                    && o >= 0
-                {
-                    offsets.insert(e.topic(), e.partition(), o);
-                }
-            }
-            if offsets.is_empty() {
-                return Err(fail(format!(
-                    "consumer group {group:?} has no committed offsets"
-                )));
-            }
-            Ok(offsets)
-        });
+        let offsets = tokio::task::block_in_place(|| {
+            tidemark::kafka::group_offsets(bootstrap, group, KAFKA_TIMEOUT)
+        })?;
+        if offsets.is_empty() {
+            return Err(fail(format!(
+                "consumer group {group:?} has no committed offsets"
+            )));
+        }
+        return Ok(offsets);
     }
     Err(fail("give one of --from-csv, --from-kafka-group"))
 }

@@ -1,6 +1,7 @@
 //! Argument parsing, dispatch, exit codes and error printing.
 
 mod commands;
+mod demo;
 mod output;
 
 use std::io::Write;
@@ -202,6 +203,17 @@ enum Command {
     Cat {
         /// The file.
         file: std::path::PathBuf,
+    },
+    /// The whole idea in a minute, with no server: an in-process Kafka, a consumer that
+    /// checkpoints to a local folder, a crash mid-stream, an exact resume, then log and verify.
+    #[command(after_help = "Example:\n  tidemark demo\n  tidemark demo --dir ./demo-checkpoints")]
+    Demo {
+        /// Folder for the checkpoints (default: a new temporary folder).
+        #[arg(long)]
+        dir: Option<std::path::PathBuf>,
+        /// Internal: run only the demo's consumer against these bootstrap servers.
+        #[arg(long, hide = true, requires = "dir")]
+        consumer_of: Option<String>,
     },
     /// Print shell completions.
     #[command(

@@ -41,6 +41,7 @@
 //! # }
 //! ```
 
+pub mod demo;
 mod rebalance;
 
 use std::time::Duration;
@@ -281,4 +282,90 @@ where
         committed,
         mirror_error,
     })
+}
+
+/// The consumer type [`tool_consumer`] returns.
+pub type ToolConsumer = rdkafka::consumer::BaseConsumer;
+
+/// A consumer for tools (inspection, resets): no automatic commits.
+pub fn tool_consumer(bootstrap: &str, group: &str) -> Result<ToolConsumer, KafkaIntegrationError> {
+    rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", group)
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
+        .create()
+        .map_err(kafka("connect"))
+}
+
+/// For each partition, the first offset whose message time is at or after `time_ms`, or the
+/// log end when there is none (`cluster` gives the log ends).
+pub fn offsets_for_time<K, C>(
+    consumer: &K,
+    partitions: &[(String, i32)],
+    time_ms: i64,
+    cluster: &ClusterState,
+    timeout: Duration,
+) -> Result<Offsets, KafkaIntegrationError>
+where
+    K: Consumer<C>,
+    C: ConsumerContext,
+{
+    let mut tpl = TopicPartitionList::new();
+    for (t, p) in partitions {
+        tpl.add_partition_offset(t, *p, Offset::Offset(time_ms))
+            .map_err(kafka("offsets_for_times"))?;
+    }
+    let mut out = Offsets::new();
+    if tpl.count() == 0 {
+        return Ok(out);
+    }
+    let found = consumer
+        .offsets_for_times(tpl, timeout)
+        .map_err(kafka("offsets_for_times"))?;
+    for e in found.elements() {
+        let end = cluster
+            .topic(e.topic())
+            .and_then(|ps| ps.get(&e.partition()))
+            .map_or(0, |w| w.high);
+        let offset = match e.offset() {
+            Offset::Offset(o) if o >= 0 => o,
+            _ => end,
+        };
+        out.insert(e.topic(), e.partition(), offset);
+    }
+    Ok(out)
+}
+
+/// A consumer group's committed offsets over every non-internal topic of the cluster.
+pub fn group_offsets(
+    bootstrap: &str,
+    group: &str,
+    timeout: Duration,
+) -> Result<Offsets, KafkaIntegrationError> {
+    let consumer = tool_consumer(bootstrap, group)?;
+    let metadata = consumer
+        .fetch_metadata(None, timeout)
+        .map_err(kafka("metadata"))?;
+    let mut tpl = TopicPartitionList::new();
+    for t in metadata.topics() {
+        if t.name().starts_with("__") {
+            continue;
+        }
+        for p in t.partitions() {
+            tpl.add_partition(t.name(), p.id());
+        }
+    }
+    let committed = consumer
+        .committed_offsets(tpl, timeout)
+        .map_err(kafka("committed offsets"))?;
+    let mut offsets = Offsets::new();
+    for e in committed.elements() {
+        if let Offset::Offset(o) = e.offset()
+            && o >= 0
+        {
+            offsets.insert(e.topic(), e.partition(), o);
+        }
+    }
+    Ok(offsets)
 }
