@@ -1,0 +1,624 @@
+//! The `tidemark` command, end to end: every subcommand against local disk and S3 (moto),
+//! checking output and exit codes, bad input included; the Kafka-backed subcommands against a
+//! broker (tansu in CI); and the demo.
+
+#[path = "common/kafka.rs"]
+mod kafka;
+
+use std::io::Read;
+use std::process::{Command, Output, Stdio};
+
+use tidemark::Offsets;
+use tidemark::blocking::Store;
+use tidemark::store::{NewCheckpoint, WriterConfig};
+
+const BIN: &str = env!("CARGO_BIN_EXE_tidemark");
+
+/// Where a test's store lives, as the command sees it (URL + environment).
+struct Target {
+    url: String,
+    env: Vec<(String, String)>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Target {
+    fn open(&self) -> Store {
+        // The command reads the S3 settings from AWS_* variables; the library gets them as options.
+        let mut options = tidemark::store::StoreOptions::default();
+        for (k, v) in &self.env {
+            let key = k.trim_start_matches("AWS_").to_ascii_lowercase();
+            options.backend_options.push((key, v.clone()));
+        }
+        Store::open_with(&self.url, options).unwrap()
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        let mut cmd = Command::new(BIN);
+        cmd.args(args).env_remove("TIDEMARK_LOG");
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        cmd.output().unwrap()
+    }
+}
+
+fn targets(test: &str) -> Vec<Target> {
+    let dir = tempfile::tempdir().unwrap();
+    let mut out = vec![Target {
+        url: dir.path().join("store").to_str().unwrap().to_owned(),
+        env: Vec::new(),
+        _dir: Some(dir),
+    }];
+    match std::env::var("TIDEMARK_TEST_S3_ENDPOINT") {
+        Ok(endpoint) if !endpoint.is_empty() => {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos();
+            out.push(Target {
+                url: format!("s3://tidemark-test/cli-{test}-{nanos}"),
+                env: vec![
+                    ("AWS_ENDPOINT".into(), endpoint),
+                    ("AWS_ALLOW_HTTP".into(), "true".into()),
+                    ("AWS_REGION".into(), "us-east-1".into()),
+                    ("AWS_ACCESS_KEY_ID".into(), "testing".into()),
+                    ("AWS_SECRET_ACCESS_KEY".into(), "testing".into()),
+                ],
+                _dir: None,
+            });
+        }
+        _ => assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true but TIDEMARK_TEST_S3_ENDPOINT is not set (scripts/test.sh starts moto)"
+        ),
+    }
+    out
+}
+
+fn offsets(n: i64) -> Offsets {
+    [
+        ("orders", 0, n),
+        ("orders", 1, n + 10),
+        ("refunds", 0, n * 2),
+    ]
+    .into_iter()
+    .collect()
+}
+
+/// A stream `billing` with checkpoints 1 (claim), 2, 3, 4 by app 1.0, then 5 (claim), 6 by 2.0.
+fn populate(t: &Target) {
+    let store = t.open();
+    let mut w = store
+        .writer("billing", WriterConfig::new("app", "1.0"))
+        .unwrap();
+    for n in [100, 200, 300] {
+        w.commit(NewCheckpoint::new(offsets(n))).unwrap();
+    }
+    let mut w = store
+        .writer("billing", WriterConfig::new("app", "2.0"))
+        .unwrap();
+    w.commit(NewCheckpoint::new(offsets(450)).with_metadata("sink", b"part-7".to_vec()))
+        .unwrap();
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[track_caller]
+fn ok(o: &Output) -> String {
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(o));
+    stdout(o)
+}
+
+#[track_caller]
+fn error(o: &Output) -> String {
+    assert_eq!(o.status.code(), Some(2), "stdout: {}", stdout(o));
+    assert!(
+        stdout(o).is_empty(),
+        "an error printed to stdout: {}",
+        stdout(o)
+    );
+    stderr(o)
+}
+
+fn json(o: &Output) -> serde_json::Value {
+    serde_json::from_str(&ok(o)).unwrap()
+}
+
+#[test]
+fn streams_show_log_diff_export() {
+    for t in targets("inspect") {
+        populate(&t);
+        let u = t.url.as_str();
+        let text = ok(&t.run(&["streams", u]));
+        assert!(
+            text.contains("billing") && text.contains("app 2.0"),
+            "{text}"
+        );
+        let j = json(&t.run(&["--json", "streams", u]));
+        assert_eq!(j[0]["stream"], "billing");
+        assert_eq!(j[0]["latest_id"], 6);
+        assert_eq!(j[0]["partitions"], 3);
+
+        let text = ok(&t.run(&["show", u, "billing"]));
+        assert!(
+            text.contains("checkpoint: 6") && text.contains("900"),
+            "{text}"
+        );
+        assert!(text.contains("sink = \"part-7\""), "{text}");
+        let j = json(&t.run(&["--json", "show", u, "billing", "--id", "3"]));
+        assert_eq!(j["offsets"]["orders"]["1"], 210);
+        let text = ok(&t.run(&["show", u, "billing", "--at", "2100-01-01T00:00:00Z"]));
+        assert!(text.contains("checkpoint: 6"), "{text}");
+        let e = error(&t.run(&["show", u, "billing", "--at", "1999-01-01T00:00:00Z"]));
+        assert!(e.contains("no checkpoint written at or before"), "{e}");
+        let e = error(&t.run(&["show", u, "billing", "--at", "yesterday-ish"]));
+        assert!(e.contains("cannot read time"), "{e}");
+
+        let text = ok(&t.run(&["log", u, "billing"]));
+        let ids: Vec<&str> = text
+            .lines()
+            .skip(1)
+            .take(6)
+            .map(|l| l.split_whitespace().next().unwrap())
+            .collect();
+        assert_eq!(ids, ["6", "5", "4", "3", "2", "1"], "{text}");
+        assert!(
+            text.contains("app 2.0") && text.contains("claimed"),
+            "{text}"
+        );
+        assert!(text.contains("+400"), "progress between 2 and 3: {text}");
+        assert!(text.contains("rate, oldest to newest:"), "{text}");
+        let j = json(&t.run(&["--json", "log", u, "billing", "--limit", "2"]));
+        assert_eq!(j.as_array().unwrap().len(), 2);
+        assert_eq!(j[1]["writer_claim"], true);
+
+        let text = ok(&t.run(&["diff", u, "billing", "2", "6"]));
+        assert!(
+            text.contains("+350") && text.contains("total: +1400"),
+            "{text}"
+        );
+        let j = json(&t.run(&["--json", "diff", u, "billing", "2", "6"]));
+        assert_eq!(j["total_delta"], 1400);
+
+        let csv = ok(&t.run(&["export", u, "billing"]));
+        assert_eq!(csv, "orders,0,450\norders,1,460\nrefunds,0,900\n");
+        let j = json(&t.run(&["export", u, "billing", "--format", "json", "--id", "2"]));
+        assert_eq!(j["refunds"]["0"], 200);
+
+        // Bad input: unknown stream, bad URL, unknown id.
+        let e = error(&t.run(&["show", u, "nope"]));
+        assert!(
+            e.contains("stream=nope") && e.contains("no checkpoint"),
+            "{e}"
+        );
+        let e = error(&t.run(&["show", u, "billing", "--id", "99"]));
+        assert!(e.contains("not found"), "{e}");
+        let e = error(&t.run(&["streams", "ftp://x/y"]));
+        assert!(e.contains("unsupported scheme"), "{e}");
+    }
+}
+
+#[test]
+fn secrets_in_urls_are_never_printed() {
+    let o = Command::new(BIN)
+        .args([
+            "streams",
+            "s3://bucket/p?aws_secret_access_key=hunter2&bogus=1",
+        ])
+        .output()
+        .unwrap();
+    let e = error(&o);
+    assert!(!e.contains("hunter2") && e.contains("bogus"), "{e}");
+}
+
+#[test]
+fn verify_finds_damage_and_exits_one() {
+    for t in targets("verify") {
+        populate(&t);
+        let u = t.url.as_str();
+        let text = ok(&t.run(&["verify", u]));
+        assert!(text.contains("no problems"), "{text}");
+        // Damage checkpoint 3.
+        damage(&t, "billing", 3);
+        let o = t.run(&["verify", u, "billing"]);
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        let text = stdout(&o);
+        assert!(
+            text.contains("PROBLEMS") && text.contains("damaged checkpoint 3"),
+            "{text}"
+        );
+        let j: serde_json::Value =
+            serde_json::from_slice(&t.run(&["--json", "verify", u]).stdout).unwrap();
+        assert_eq!(j["problems"], true);
+        assert_eq!(j["streams"][0]["damaged"][0]["id"], 3);
+        // show of the damaged id says so; latest is unaffected.
+        let e = error(&t.run(&["show", u, "billing", "--id", "3"]));
+        assert!(e.contains("damaged") && e.contains("checksum"), "{e}");
+        ok(&t.run(&["show", u, "billing"]));
+    }
+}
+
+/// Flips a byte of checkpoint `id` through the raw backend.
+fn damage(t: &Target, stream: &str, id: u64) {
+    let name = format!("streams/{stream}/{id:020}.tdm");
+    match &t._dir {
+        Some(_) => {
+            let path = std::path::Path::new(&t.url).join(&name);
+            let mut bytes = std::fs::read(&path).unwrap();
+            bytes[30] ^= 0xff;
+            std::fs::write(&path, bytes).unwrap();
+        }
+        None => {
+            use object_store::ObjectStoreExt;
+            let url = url::Url::parse(&t.url).unwrap();
+            let mut b =
+                object_store::aws::AmazonS3Builder::new().with_bucket_name(url.host_str().unwrap());
+            for (k, v) in &t.env {
+                b = b.with_config(k.to_ascii_lowercase().parse().unwrap(), v);
+            }
+            let s3 = b.build().unwrap();
+            let path =
+                object_store::path::Path::from(format!("{}/{name}", url.path().trim_matches('/')));
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                let mut bytes = s3.get(&path).await.unwrap().bytes().await.unwrap().to_vec();
+                bytes[30] ^= 0xff;
+                s3.put(&path, bytes.into()).await.unwrap();
+            });
+        }
+    }
+}
+
+#[test]
+fn compact_dry_run_then_for_real() {
+    for t in targets("compact") {
+        populate(&t);
+        let u = t.url.as_str();
+        let text = ok(&t.run(&[
+            "compact",
+            u,
+            "billing",
+            "--ttl",
+            "0s",
+            "--keep",
+            "2",
+            "--dry-run",
+        ]));
+        assert!(
+            text.contains("would delete 4 checkpoint(s) (ids 1..4)"),
+            "{text}"
+        );
+        assert!(text.contains("nothing was deleted"), "{text}");
+        assert_eq!(
+            t.open()
+                .history("billing", &Default::default())
+                .unwrap()
+                .len(),
+            6
+        );
+        let j = json(&t.run(&[
+            "--json", "compact", u, "billing", "--ttl", "0s", "--keep", "2",
+        ]));
+        assert_eq!(j["deleted"], serde_json::json!([1, 2, 3, 4]));
+        assert_eq!(
+            t.open()
+                .history("billing", &Default::default())
+                .unwrap()
+                .len(),
+            2
+        );
+        let e = error(&t.run(&["compact", u, "billing", "--ttl", "forever"]));
+        assert!(e.contains("cannot read duration"), "{e}");
+        let e = error(&t.run(&["compact", u, "billing"]));
+        assert!(e.contains("--ttl"), "{e}");
+    }
+}
+
+#[test]
+fn reset_is_a_dry_run_until_executed() {
+    for t in targets("reset") {
+        populate(&t);
+        let u = t.url.as_str();
+        let text = ok(&t.run(&[
+            "reset",
+            u,
+            "billing",
+            "--shift-by",
+            "-50",
+            "--topic",
+            "orders:1",
+        ]));
+        assert!(
+            text.contains("460") && text.contains("410") && text.contains("-50"),
+            "{text}"
+        );
+        assert!(text.contains("dry run"), "{text}");
+        assert_eq!(t.open().latest("billing").unwrap().unwrap().id, 6);
+
+        let o = t.run(&["reset", u, "billing", "--to-checkpoint", "2", "--execute"]);
+        let text = ok(&o);
+        // The reset's writer claims the stream (checkpoint 7), then writes checkpoint 8.
+        assert!(text.contains("written as checkpoint 8"), "{text}");
+        assert!(stderr(&o).contains("will be fenced"), "{}", stderr(&o));
+        let latest = t.open().latest("billing").unwrap().unwrap();
+        assert_eq!(latest.id, 8);
+        assert_eq!(latest.offsets, offsets(100));
+        assert_eq!(latest.metadata["sink"], b"part-7", "metadata carried over");
+        // History is never rewritten.
+        assert_eq!(t.open().get("billing", 6).unwrap().offsets, offsets(450));
+
+        let j = json(&t.run(&[
+            "--json",
+            "reset",
+            u,
+            "billing",
+            "--to-offset",
+            "5",
+            "--topic",
+            "refunds",
+        ]));
+        assert_eq!(j["dry_run"], true);
+        assert_eq!(j["changes"][0]["after"], 5);
+
+        // Conflicting or missing modes are usage errors.
+        let e = error(&t.run(&["reset", u, "billing", "--to-offset", "5", "--shift-by", "1"]));
+        assert!(e.contains("cannot be used with"), "{e}");
+        let e = error(&t.run(&["reset", u, "billing"]));
+        assert!(e.contains("required"), "{e}");
+        let e = error(&t.run(&["reset", u, "billing", "--to-earliest"]));
+        assert!(e.contains("--bootstrap-servers"), "{e}");
+        let e = error(&t.run(&[
+            "reset",
+            u,
+            "billing",
+            "--shift-by",
+            "1",
+            "--topic",
+            "orders:x",
+        ]));
+        assert!(e.contains("not a partition number"), "{e}");
+    }
+}
+
+#[test]
+fn export_then_import_csv_round_trips_and_bad_csv_is_refused() {
+    for t in targets("import") {
+        populate(&t);
+        let u = t.url.as_str();
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("offsets.csv");
+        std::fs::write(&file, ok(&t.run(&["export", u, "billing"]))).unwrap();
+        let f = file.to_str().unwrap();
+        let text = ok(&t.run(&["import", u, "copy", "--from-csv", f]));
+        assert!(text.contains("dry run"), "{text}");
+        assert!(t.open().latest("copy").unwrap().is_none());
+        ok(&t.run(&["import", u, "copy", "--from-csv", f, "--execute"]));
+        assert_eq!(
+            t.open().latest("copy").unwrap().unwrap().offsets,
+            offsets(450)
+        );
+
+        std::fs::write(&file, "orders,0,1\norders,zero,2\n").unwrap();
+        let e = error(&t.run(&["import", u, "copy", "--from-csv", f]));
+        assert!(
+            e.contains("line 2") && e.contains("not a partition number"),
+            "{e}"
+        );
+        std::fs::write(&file, "orders,0,1\norders,0,2\n").unwrap();
+        let e = error(&t.run(&["import", u, "copy", "--from-csv", f]));
+        assert!(e.contains("appears twice"), "{e}");
+        let e = error(&t.run(&["import", u, "copy", "--from-csv", "/nonexistent.csv"]));
+        assert!(e.contains("cannot read"), "{e}");
+    }
+}
+
+#[test]
+fn cat_decodes_any_file_and_reports_corruption() {
+    let vectors = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("format-spec/vectors");
+    let o = Command::new(BIN)
+        .args(["--json", "cat"])
+        .arg(vectors.join("v1-unicode-topics.tdm"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        ok(&o),
+        std::fs::read_to_string(vectors.join("v1-unicode-topics.json")).unwrap()
+    );
+    let o = Command::new(BIN)
+        .arg("cat")
+        .arg(vectors.join("v1.1-unknown-extension.tdm"))
+        .output()
+        .unwrap();
+    assert!(ok(&o).contains("skipped extension: tag 7"));
+    let o = Command::new(BIN)
+        .arg("cat")
+        .arg(vectors.join("v1-one-topic.bitflip.tdm"))
+        .output()
+        .unwrap();
+    assert!(error(&o).contains("checksum mismatch"));
+    let o = Command::new(BIN)
+        .arg("cat")
+        .arg(vectors.join("v1-one-topic.future-major.tdm"))
+        .output()
+        .unwrap();
+    assert!(error(&o).contains("upgrade tidemark"));
+}
+
+#[test]
+fn a_closed_pipe_ends_quietly_with_exit_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = dir.path().to_str().unwrap();
+    let store = Store::open(url).unwrap();
+    let mut w = store.writer("wide", WriterConfig::new("app", "1")).unwrap();
+    let wide: Offsets = (0..50_000)
+        .map(|p| ("t", p, 1_000_000 + p as i64))
+        .collect();
+    w.commit(NewCheckpoint::new(wide)).unwrap();
+    let mut child = Command::new(BIN)
+        .args(["export", url, "wide"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 16];
+    child
+        .stdout
+        .as_mut()
+        .unwrap()
+        .read_exact(&mut first)
+        .unwrap();
+    drop(child.stdout.take());
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stderr(&o).is_empty(), "{}", stderr(&o));
+}
+
+#[test]
+fn every_subcommand_has_help_with_an_example_and_completions_work() {
+    for sub in [
+        "streams",
+        "show",
+        "log",
+        "diff",
+        "verify",
+        "compact",
+        "reset",
+        "lag",
+        "export",
+        "import",
+        "cat",
+        "demo",
+        "completions",
+    ] {
+        let o = Command::new(BIN).args([sub, "--help"]).output().unwrap();
+        let text = ok(&o);
+        assert!(text.contains("Example"), "{sub} --help has no example");
+    }
+    let text = ok(&Command::new(BIN)
+        .args(["completions", "bash"])
+        .output()
+        .unwrap());
+    assert!(text.contains("tidemark"));
+    let e = error(&Command::new(BIN).arg("frobnicate").output().unwrap());
+    assert!(e.contains("unrecognized subcommand"), "{e}");
+}
+
+#[test]
+fn kafka_backed_subcommands_lag_reset_and_import_group() {
+    let broker = kafka::broker();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let topic = format!("cli-{nanos}");
+    kafka::create_topic(&broker, &topic, 2);
+    for p in 0..2 {
+        kafka::produce(&broker.bootstrap, &topic, p, 0, 100);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let url = dir.path().to_str().unwrap();
+    let store = Store::open(url).unwrap();
+    let mut w = store.writer("s", WriterConfig::new("app", "1")).unwrap();
+    w.commit(NewCheckpoint::new(
+        [(topic.as_str(), 0, 40), (topic.as_str(), 1, 70)]
+            .into_iter()
+            .collect(),
+    ))
+    .unwrap();
+    drop(w);
+    let b = broker.bootstrap.as_str();
+    let run = |args: &[&str]| Command::new(BIN).args(args).output().unwrap();
+
+    let text = ok(&run(&["lag", url, "s", "--bootstrap-servers", b]));
+    assert!(text.contains("total lag: 90"), "{text}");
+    let j = json(&run(&["--json", "lag", url, "s", "--bootstrap-servers", b]));
+    assert_eq!(j["total_lag"], 90);
+    assert_eq!(j["partitions"][0]["log_end"], 100);
+
+    let text = ok(&run(&[
+        "reset",
+        url,
+        "s",
+        "--to-latest",
+        "--bootstrap-servers",
+        b,
+    ]));
+    assert!(text.contains("+60") && text.contains("+30"), "{text}");
+    ok(&run(&[
+        "reset",
+        url,
+        "s",
+        "--to-earliest",
+        "--bootstrap-servers",
+        b,
+        "--execute",
+    ]));
+    let c = store.latest("s").unwrap().unwrap();
+    assert_eq!(
+        (c.offsets.get(&topic, 0), c.offsets.get(&topic, 1)),
+        (Some(0), Some(0))
+    );
+
+    // A consumer group's committed offsets, imported.
+    let group = format!("g-{nanos}");
+    let consumer: rdkafka::consumer::BaseConsumer =
+        kafka::consumer_config(b, &group).create().unwrap();
+    tidemark::kafka::mirror_offsets(
+        &consumer,
+        &[(topic.as_str(), 0, 12), (topic.as_str(), 1, 34)]
+            .into_iter()
+            .collect(),
+    )
+    .unwrap();
+    drop(consumer);
+    let text = ok(&run(&[
+        "import",
+        url,
+        "from-group",
+        "--from-kafka-group",
+        &group,
+        "--bootstrap-servers",
+        b,
+        "--execute",
+    ]));
+    assert!(text.contains("written as checkpoint"), "{text}");
+    let c = store.latest("from-group").unwrap().unwrap();
+    assert_eq!(
+        (c.offsets.get(&topic, 0), c.offsets.get(&topic, 1)),
+        (Some(12), Some(34))
+    );
+    let e = error(&run(&[
+        "import",
+        url,
+        "x",
+        "--from-kafka-group",
+        "no-such-group-ever",
+        "--bootstrap-servers",
+        b,
+    ]));
+    assert!(e.contains("no committed offsets"), "{e}");
+}
+
+#[test]
+fn the_demo_runs_without_any_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = Command::new(BIN)
+        .args(["demo", "--dir"])
+        .arg(dir.path().join("demo"))
+        .output()
+        .unwrap();
+    let text = ok(&o);
+    assert!(text.contains("killed with SIGKILL"), "{text}");
+    assert!(text.contains("resume plan from checkpoint"), "{text}");
+    assert!(text.contains("every partition read to its end"), "{text}");
+    assert!(text.contains("no problems"), "{text}");
+}
