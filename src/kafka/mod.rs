@@ -121,8 +121,10 @@ where
     K: Consumer<C>,
     C: ConsumerContext,
 {
-    let mut by_time = TopicPartitionList::new();
     let mut offsets = Offsets::new();
+    // Partitions to resolve, grouped by time (usually one time for all).
+    let mut by_time: std::collections::BTreeMap<i64, Vec<(String, i32)>> = Default::default();
+    let mut ends = ClusterState::new();
     for s in &plan.starts {
         match s.start {
             StartOffset::Offset(o) => {
@@ -130,27 +132,16 @@ where
             }
             StartOffset::Timestamp(t) => {
                 by_time
-                    .add_partition_offset(&s.topic, s.partition, Offset::Offset(t))
-                    .map_err(kafka("offsets_for_times"))?;
+                    .entry(t)
+                    .or_default()
+                    .push((s.topic.clone(), s.partition));
+                ends.add_partition(&s.topic, s.partition, s.watermarks.low, s.watermarks.high);
             }
         }
     }
-    if by_time.count() > 0 {
-        let found = consumer
-            .offsets_for_times(by_time, timeout)
-            .map_err(kafka("offsets_for_times"))?;
-        for e in found.elements() {
-            let start = plan
-                .starts
-                .iter()
-                .find(|s| s.topic == e.topic() && s.partition == e.partition());
-            let offset = match e.offset() {
-                Offset::Offset(o) if o >= 0 => o,
-                // No message at or after the time: start at the end.
-                _ => start.map_or(0, |s| s.watermarks.high),
-            };
-            offsets.insert(e.topic(), e.partition(), offset);
-        }
+    for (time, partitions) in by_time {
+        let found = offsets_for_time(consumer, &partitions, time, &ends, timeout)?;
+        offsets.extend(found.iter().map(|(t, p, o)| (t.to_owned(), p, o)));
     }
     Ok(offsets)
 }
@@ -250,14 +241,23 @@ where
             ..batch
         })
         .await?;
-    let mirror_error = mirror_to.and_then(|c| mirror_offsets(c, &offsets).err());
-    if let Some(e) = &mirror_error {
-        tracing::warn!(stream = writer.stream(), error = %e, "checkpoint written; mirroring offsets to the consumer group failed");
-    }
     Ok(BatchCommit {
         committed,
-        mirror_error,
+        mirror_error: mirror_after_commit(mirror_to, &offsets),
     })
+}
+
+/// Mirrors the offsets of a written checkpoint, logging (not returning) a failure.
+fn mirror_after_commit<K, C>(mirror_to: Option<&K>, offsets: &Offsets) -> Option<KafkaError>
+where
+    K: Consumer<C>,
+    C: ConsumerContext,
+{
+    let error = mirror_to.and_then(|c| mirror_offsets(c, offsets).err());
+    if let Some(e) = &error {
+        tracing::warn!(error = %e, "checkpoint written; mirroring offsets to the consumer group failed");
+    }
+    error
 }
 
 /// [`commit_batch`] for applications that are not async, with the
@@ -277,10 +277,9 @@ where
         offsets: offsets.clone(),
         ..batch
     })?;
-    let mirror_error = mirror_to.and_then(|c| mirror_offsets(c, &offsets).err());
     Ok(BatchCommit {
         committed,
-        mirror_error,
+        mirror_error: mirror_after_commit(mirror_to, &offsets),
     })
 }
 
