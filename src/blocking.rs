@@ -1,4 +1,4 @@
-//! A blocking facade over the [`store`](crate::store), for applications that are not async.
+//! A blocking facade over [`crate::store`], for applications that are not async.
 //!
 //! Each [`Store`] owns a small tokio runtime (one worker thread, which also runs background
 //! compaction) and blocks the calling thread on it. Do not call these methods from inside an
