@@ -4,7 +4,8 @@
 #
 #   scripts/test.sh
 #
-# Cache folder: $TIDEMARK_CACHE (default ~/.cache/tidemark). Needs: cargo, python3.
+# Cache folder: $TIDEMARK_CACHE (default ~/.cache/tidemark). Needs: cargo, a C compiler, make,
+# python3, java (ZooKeeper), and apt-get when Debian's zookeeper package is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -70,6 +71,48 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 export TIDEMARK_TEST_KAFKA="127.0.0.1:$KAFKA_PORT"
+
+# --- ZooKeeper (Debian's package, standalone; tests/import_zookeeper.rs) -----------------
+if [ ! -f /usr/share/java/zookeeper.jar ]; then
+  log "installing Debian's zookeeper package"
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; fi
+  $SUDO apt-get update
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y zookeeper
+fi
+ZK_DIR="$RUN_DIR/zookeeper"
+mkdir -p "$ZK_DIR/data"
+ZK_PORT=$(free_port)
+cat >"$ZK_DIR/zoo.cfg" <<CFG
+tickTime=2000
+dataDir=$ZK_DIR/data
+clientPort=$ZK_PORT
+clientPortAddress=127.0.0.1
+admin.enableServer=false
+4lw.commands.whitelist=ruok
+CFG
+log "starting zookeeper on 127.0.0.1:$ZK_PORT"
+java -cp /etc/zookeeper/conf:/usr/share/java/zookeeper.jar \
+  org.apache.zookeeper.server.ZooKeeperServerMain "$ZK_DIR/zoo.cfg" >"$CACHE/zookeeper.log" 2>&1 &
+PIDS+=($!)
+ZK_UP=""
+for _ in $(seq 1 300); do
+  if python3 - "$ZK_PORT" 2>/dev/null <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), 0.5)
+s.settimeout(0.5)
+s.sendall(b"ruok")
+sys.exit(0 if s.recv(4) == b"imok" else 1)
+PY
+  then ZK_UP=1; break; fi
+  sleep 0.1
+done
+if [ -z "$ZK_UP" ]; then
+  tail -n 30 "$CACHE/zookeeper.log" >&2
+  echo "zookeeper did not answer on 127.0.0.1:$ZK_PORT (log: $CACHE/zookeeper.log)" >&2
+  exit 1
+fi
+export TIDEMARK_TEST_ZOOKEEPER="127.0.0.1:$ZK_PORT"
 
 # --- checks -----------------------------------------------------------------------------
 log "cargo fmt --check"

@@ -4,7 +4,7 @@
 //! checkpoint files, so that a consumer restarts exactly where it left off, whatever changed in
 //! its code.
 //!
-//! - [`format`]: the [`Checkpoint`] type and the pure codec (no I/O), specified byte by byte
+//! - [`format`](mod@format): the [`Checkpoint`] type and the pure codec (no I/O), specified byte by byte
 //!   in `format-spec/FORMAT.md`;
 //! - [`store`]: atomic, durable, fenced commits to local disk, S3, HDFS and other object
 //!   stores, a constant-cost `latest`, history and TTL compaction (layout in
@@ -27,6 +27,7 @@
 #![deny(missing_docs)]
 
 pub mod format;
+pub mod import;
 #[cfg(feature = "kafka")]
 pub mod kafka;
 pub mod plan;

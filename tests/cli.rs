@@ -622,3 +622,156 @@ fn the_demo_runs_without_any_server() {
     assert!(text.contains("every partition read to its end"), "{text}");
     assert!(text.contains("no problems"), "{text}");
 }
+
+#[test]
+fn import_from_a_real_spark_checkpoint_folder() {
+    let fixture =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/spark-checkpoint");
+    let f = fixture.to_str().unwrap();
+    for t in targets("spark") {
+        let u = t.url.as_str();
+        // The query has two Kafka-shaped sources: without --topic the choice is ambiguous.
+        let e = error(&t.run(&["import", u, "spark", "--from-spark-checkpoint", f]));
+        assert!(e.contains("orders") && e.contains("audit"), "{e}");
+        let o = t.run(&[
+            "import",
+            u,
+            "spark",
+            "--from-spark-checkpoint",
+            f,
+            "--topic",
+            "orders",
+            "--execute",
+        ]);
+        let text = ok(&o);
+        assert!(text.contains("written as checkpoint"), "{text}");
+        assert!(
+            stderr(&o).contains("batch 3 (newest committed)"),
+            "{}",
+            stderr(&o)
+        );
+        let c = t.open().latest("spark").unwrap().unwrap();
+        let expected: Offsets = [
+            ("orders", 0, 31),
+            ("orders", 1, 22),
+            ("orders", 2, 17),
+            ("payments", 0, 9),
+            ("payments", 1, 10),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(c.offsets, expected);
+        let j = json(&t.run(&[
+            "--json",
+            "import",
+            u,
+            "audit",
+            "--from-spark-checkpoint",
+            f,
+            "--topic",
+            "audit",
+        ]));
+        assert_eq!(j["changes"][0]["after"], 3);
+        let e = error(&t.run(&[
+            "import",
+            u,
+            "x",
+            "--from-spark-checkpoint",
+            "/nonexistent-dir",
+        ]));
+        assert!(e.contains("nonexistent-dir"), "{e}");
+    }
+}
+
+#[test]
+fn import_from_zookeeper_with_and_without_chroot() {
+    let server = match std::env::var("TIDEMARK_TEST_ZOOKEEPER") {
+        Ok(s) if !s.is_empty() => s,
+        _ => {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "CI=true but TIDEMARK_TEST_ZOOKEEPER is not set (scripts/test.sh starts ZooKeeper)"
+            );
+            eprintln!("skipping: TIDEMARK_TEST_ZOOKEEPER is not set");
+            return;
+        }
+    };
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let group = format!("old-consumer-{nanos}");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        use zookeeper_client::{Acls, Client, CreateMode};
+        let client = Client::connector().connect(&server).await.unwrap();
+        let options = CreateMode::Persistent.with_acls(Acls::anyone_all());
+        for (root, base) in [("", 100), ("/kafka", 500)] {
+            for (topic, partition) in [("orders", 0), ("orders", 1), ("clicks", 0)] {
+                let dir = format!("{root}/consumers/{group}/offsets/{topic}");
+                client.mkdir(&dir, &options).await.unwrap();
+                let value = (base + partition).to_string();
+                client
+                    .create(&format!("{dir}/{partition}"), value.as_bytes(), &options)
+                    .await
+                    .unwrap();
+            }
+        }
+    });
+    for t in targets("zookeeper") {
+        let u = t.url.as_str();
+        ok(&t.run(&[
+            "import",
+            u,
+            "zk",
+            "--from-zookeeper",
+            &server,
+            "--group",
+            &group,
+            "--execute",
+        ]));
+        let c = t.open().latest("zk").unwrap().unwrap();
+        assert_eq!(
+            c.offsets,
+            [("clicks", 0, 100), ("orders", 0, 100), ("orders", 1, 101)]
+                .into_iter()
+                .collect()
+        );
+        ok(&t.run(&[
+            "import",
+            u,
+            "zk2",
+            "--from-zookeeper",
+            &server,
+            "--group",
+            &group,
+            "--chroot",
+            "/kafka",
+            "--execute",
+        ]));
+        assert_eq!(
+            t.open()
+                .latest("zk2")
+                .unwrap()
+                .unwrap()
+                .offsets
+                .get("orders", 1),
+            Some(501)
+        );
+        let e = error(&t.run(&[
+            "import",
+            u,
+            "zk3",
+            "--from-zookeeper",
+            &server,
+            "--group",
+            "no-such-group",
+        ]));
+        assert!(e.contains("no-such-group"), "{e}");
+        let e = error(&t.run(&["import", u, "zk3", "--from-zookeeper", &server]));
+        assert!(e.contains("--group"), "{e}");
+    }
+}

@@ -106,7 +106,9 @@ pub(crate) async fn run(command: Command, out: &Out) -> CmdResult {
                 None => latest(&store, &target.stream).await?,
             };
             match format {
-                ExportFormat::Csv => out.print(&csv(&checkpoint.offsets)),
+                ExportFormat::Csv => {
+                    out.print(&tidemark::import::csv::write_csv(&checkpoint.offsets))
+                }
                 ExportFormat::Json => out.json(&offsets_json(&checkpoint.offsets)),
             }
         }
@@ -114,11 +116,20 @@ pub(crate) async fn run(command: Command, out: &Out) -> CmdResult {
             target,
             from,
             bootstrap_servers,
+            group,
+            chroot,
+            topics,
             execute,
         } => {
             let store = open(&target.store)?;
             let base = store.latest(&target.stream).await?;
-            let imported = import(&from, bootstrap_servers.as_deref())?;
+            let source = ImportSource {
+                bootstrap: bootstrap_servers.as_deref(),
+                group: group.as_deref(),
+                chroot: chroot.as_deref(),
+                topics: &topics,
+            };
+            let imported = import(&from, &source, out).await?;
             let current = base.as_ref().map(|c| c.offsets.clone()).unwrap_or_default();
             apply(
                 &store,
@@ -713,7 +724,8 @@ async fn reset_offsets(
     if let Some(file) = &to.from_file {
         let text = std::fs::read_to_string(file)
             .map_err(|e| fail(format!("cannot read {}: {e}", file.display())))?;
-        let from_file = parse_csv(&text).map_err(|e| fail(format!("{}: {e}", file.display())))?;
+        let from_file = tidemark::import::csv::parse_csv(&text)
+            .map_err(|e| fail(format!("{}: {e}", file.display())))?;
         for (t, p, o) in from_file.iter() {
             if scope.is_empty() || scoped(current, scope, None).contains(&(t.to_owned(), p)) {
                 changes.insert(t, p, o);
@@ -906,55 +918,28 @@ async fn lag(store: &Store, stream: &str, bootstrap: &str, watch: bool, out: &Ou
     out.print(&text)
 }
 
-fn csv(offsets: &Offsets) -> String {
-    offsets
-        .iter()
-        .map(|(t, p, o)| format!("{t},{p},{o}\n"))
-        .collect()
+/// Where `import` reads from, besides the chosen source flag.
+struct ImportSource<'a> {
+    bootstrap: Option<&'a str>,
+    group: Option<&'a str>,
+    chroot: Option<&'a str>,
+    topics: &'a [String],
 }
 
-fn parse_csv(text: &str) -> Result<Offsets, String> {
-    let mut offsets = Offsets::new();
-    for (i, line) in text.lines().enumerate() {
-        let line = line.trim_end_matches('\r');
-        if line.trim().is_empty() {
-            continue;
-        }
-        let n = i + 1;
-        let fields: Vec<&str> = line.rsplitn(3, ',').collect();
-        let [offset, partition, topic] = fields.as_slice() else {
-            return Err(format!("line {n}: expected topic,partition,offset"));
-        };
-        let partition: i32 = partition
-            .trim()
-            .parse()
-            .ok()
-            .filter(|p: &i32| *p >= 0)
-            .ok_or_else(|| format!("line {n}: {partition:?} is not a partition number"))?;
-        let offset: i64 = offset
-            .trim()
-            .parse()
-            .ok()
-            .filter(|o: &i64| *o >= 0)
-            .ok_or_else(|| format!("line {n}: {offset:?} is not an offset"))?;
-        if topic.is_empty() {
-            return Err(format!("line {n}: empty topic"));
-        }
-        if offsets.insert(*topic, partition, offset).is_some() {
-            return Err(format!("line {n}: {topic}/{partition} appears twice"));
-        }
-    }
-    Ok(offsets)
-}
-
-fn import(from: &ImportFrom, bootstrap: Option<&str>) -> Result<Offsets, Failure> {
+async fn import(
+    from: &ImportFrom,
+    source: &ImportSource<'_>,
+    out: &Out,
+) -> Result<Offsets, Failure> {
     if let Some(file) = &from.from_csv {
         let text = std::fs::read_to_string(file)
             .map_err(|e| fail(format!("cannot read {}: {e}", file.display())))?;
-        return parse_csv(&text).map_err(|e| fail(format!("{}: {e}", file.display())));
+        return tidemark::import::csv::parse_csv(&text)
+            .map_err(|e| fail(format!("{}: {e}", file.display())));
     }
     if let Some(group) = &from.from_kafka_group {
-        let bootstrap = bootstrap
+        let bootstrap = source
+            .bootstrap
             .ok_or_else(|| fail("--from-kafka-group asks Kafka: give --bootstrap-servers"))?;
         let offsets = tokio::task::block_in_place(|| {
             tidemark::kafka::group_offsets(bootstrap, group, KAFKA_TIMEOUT)
@@ -966,5 +951,28 @@ fn import(from: &ImportFrom, bootstrap: Option<&str>) -> Result<Offsets, Failure
         }
         return Ok(offsets);
     }
-    Err(fail("give one of --from-csv, --from-kafka-group"))
+    if let Some(dir) = &from.from_spark_checkpoint {
+        let topics: Vec<&str> = source.topics.iter().map(String::as_str).collect();
+        let found = tidemark::import::spark::read_spark_checkpoint(dir, &topics)?;
+        out.note(&format!(
+            "spark checkpoint {}: batch {} (newest committed), source {} of {}",
+            dir.display(),
+            found.batch_id,
+            found.source_index,
+            found.sources.len()
+        ));
+        return Ok(found.offsets);
+    }
+    if let Some(connect) = &from.from_zookeeper {
+        let group = source
+            .group
+            .ok_or_else(|| fail("--from-zookeeper needs --group"))?;
+        let found =
+            tidemark::import::zookeeper::read_zookeeper(connect, group, source.chroot).await?;
+        out.note(&format!("zookeeper {connect}: read {}", found.offsets_path));
+        return Ok(found.offsets);
+    }
+    Err(fail(
+        "give one of --from-csv, --from-kafka-group, --from-spark-checkpoint, --from-zookeeper",
+    ))
 }

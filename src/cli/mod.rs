@@ -192,6 +192,15 @@ enum Command {
         /// Kafka bootstrap servers (for --from-kafka-group).
         #[arg(long)]
         bootstrap_servers: Option<String>,
+        /// The consumer group (for --from-zookeeper).
+        #[arg(long)]
+        group: Option<String>,
+        /// A ZooKeeper chroot, e.g. /kafka (for --from-zookeeper).
+        #[arg(long, requires = "from_zookeeper")]
+        chroot: Option<String>,
+        /// The topics whose source to take (for --from-spark-checkpoint; repeatable).
+        #[arg(long = "topic")]
+        topics: Vec<String>,
         /// Write the checkpoint.
         #[arg(long)]
         execute: bool,
@@ -263,6 +272,13 @@ struct ImportFrom {
     /// A Kafka consumer group's committed offsets.
     #[arg(long)]
     from_kafka_group: Option<String>,
+    /// A Spark Structured Streaming checkpoint folder: its newest committed batch; the source
+    /// is chosen by --topic when the query has several.
+    #[arg(long)]
+    from_spark_checkpoint: Option<std::path::PathBuf>,
+    /// A ZooKeeper connect string (HOST:PORT) holding /consumers/<group>/offsets/<topic>/<partition>.
+    #[arg(long, requires = "group")]
+    from_zookeeper: Option<String>,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
