@@ -379,10 +379,14 @@ pub(crate) async fn log(store: &Store, stream: &str, query: &HistoryQuery, out: 
     }
     let mut loaded = Vec::new();
     for e in &entries {
-        match store.get(stream, e.id).await {
-            Ok(c) => loaded.push((e.clone(), Some(c))),
-            Err(err) => loaded.push((e.clone(), None::<Checkpoint>).tap_warn(&err)),
-        }
+        let checkpoint = match store.get(stream, e.id).await {
+            Ok(c) => Some(c),
+            Err(err) => {
+                eprintln!("warning: {}", tidemark::error_chain(&err));
+                None
+            }
+        };
+        loaded.push((e.clone(), checkpoint));
     }
     let shown = query.limit.unwrap_or(usize::MAX).min(loaded.len());
     let mut rows = Vec::new();
@@ -454,17 +458,6 @@ pub(crate) async fn log(store: &Store, stream: &str, query: &HistoryQuery, out: 
         output::sparkline(&oldest_first)
     ));
     out.print(&text)
-}
-
-trait TapWarn {
-    fn tap_warn(self, err: &dyn std::error::Error) -> Self;
-}
-
-impl<T> TapWarn for T {
-    fn tap_warn(self, err: &dyn std::error::Error) -> Self {
-        eprintln!("warning: {}", tidemark::error_chain(err));
-        self
-    }
 }
 
 fn diff(a: &Checkpoint, b: &Checkpoint, out: &Out) -> CmdResult {
