@@ -61,10 +61,11 @@ RUN_DIR=$(mktemp -d)
 PIDS_DIRS+=("$RUN_DIR")
 KAFKA_PORT=$(free_port)
 log "starting tansu on 127.0.0.1:$KAFKA_PORT"
-"$TANSU" broker \
+# (tansu reads the sqlite path relative to its working folder)
+(cd "$RUN_DIR" && exec "$TANSU" broker \
   --listener-url "tcp://127.0.0.1:$KAFKA_PORT" \
   --advertised-listener-url "tcp://127.0.0.1:$KAFKA_PORT" \
-  --storage-engine "sqlite://$RUN_DIR/tansu.db" >"$CACHE/tansu.log" 2>&1 &
+  --storage-engine "sqlite://tansu.db") >"$CACHE/tansu.log" 2>&1 &
 PIDS+=($!)
 for _ in $(seq 1 100); do
   if python3 -c "import socket; socket.create_connection(('127.0.0.1', $KAFKA_PORT), 0.2)" 2>/dev/null; then break; fi
