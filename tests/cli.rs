@@ -415,7 +415,7 @@ fn export_then_import_csv_round_trips_and_bad_csv_is_refused() {
         );
         std::fs::write(&file, "orders,0,1\norders,0,2\n").unwrap();
         let e = error(&t.run(&["import", u, "copy", "--from-csv", f]));
-        assert!(e.contains("appears twice"), "{e}");
+        assert!(e.contains("listed twice (first on line 1)"), "{e}");
         let e = error(&t.run(&["import", u, "copy", "--from-csv", "/nonexistent.csv"]));
         assert!(e.contains("cannot read"), "{e}");
     }

@@ -133,6 +133,7 @@ pub struct StreamWriter {
     writer: Writer,
     last_id: u64,
     fenced_by: Option<WriterInfo>,
+    commits_since_hint: u64,
     commits_since_compaction: u64,
     last_compaction: Instant,
     compaction_running: Arc<AtomicBool>,
@@ -184,6 +185,7 @@ impl Store {
                         writer,
                         last_id: claim_id,
                         fenced_by: None,
+                        commits_since_hint: 0,
                         commits_since_compaction: 0,
                         last_compaction: Instant::now(),
                         compaction_running: Arc::new(AtomicBool::new(false)),
@@ -318,6 +320,15 @@ impl StreamWriter {
             return Err(self.fenced(self.last_id + 1, by.clone()));
         }
         let store = self.store.clone();
+        let batch_time_ms = if new.batch_time_ms == 0 {
+            store.inner.options.clock.now_ms()
+        } else {
+            new.batch_time_ms
+        };
+        let mut checkpoint = Checkpoint::new(self.stream.clone(), new.offsets)
+            .with_batch_time_ms(batch_time_ms)
+            .with_writer(self.writer.clone());
+        checkpoint.metadata = new.metadata;
         const MAX_ATTEMPTS: usize = 16;
         for _ in 0..MAX_ATTEMPTS {
             let id = self.last_id + 1;
@@ -330,17 +341,8 @@ impl StreamWriter {
                 self.judge_existing(hint, &found)?;
                 continue;
             }
-            let batch_time_ms = if new.batch_time_ms == 0 {
-                store.inner.options.clock.now_ms()
-            } else {
-                new.batch_time_ms
-            };
-            let mut checkpoint = Checkpoint::new(self.stream.clone(), new.offsets.clone())
-                .with_id(id)
-                .with_batch_time_ms(batch_time_ms)
-                .with_created_at_ms(store.inner.options.clock.now_ms())
-                .with_writer(self.writer.clone());
-            checkpoint.metadata = new.metadata.clone();
+            checkpoint.id = id;
+            checkpoint.created_at_ms = store.inner.options.clock.now_ms();
             let bytes = encode(&self.stream, &checkpoint)?;
             let size = bytes.len() as u64;
             match store.create(&self.paths, id, bytes.clone()).await? {
@@ -371,7 +373,13 @@ impl StreamWriter {
                 });
             }
             self.last_id = id;
-            store.write_hint(&self.paths, id).await;
+            // The hint is rewritten every `hint_interval` commits (every commit on object
+            // stores, where a request costs more than a few stat calls); readers probe past it.
+            self.commits_since_hint += 1;
+            if self.commits_since_hint >= store.inner.hint_interval {
+                store.write_hint(&self.paths, id).await;
+                self.commits_since_hint = 0;
+            }
             self.maybe_compact();
             return Ok(Committed { id, size });
         }
