@@ -410,7 +410,7 @@ fn export_then_import_csv_round_trips_and_bad_csv_is_refused() {
         std::fs::write(&file, "orders,0,1\norders,zero,2\n").unwrap();
         let e = error(&t.run(&["import", u, "copy", "--from-csv", f]));
         assert!(
-            e.contains("line 2") && e.contains("not a partition number"),
+            e.contains("line 2") && e.contains("\"zero\" is not a decimal"),
             "{e}"
         );
         std::fs::write(&file, "orders,0,1\norders,0,2\n").unwrap();
