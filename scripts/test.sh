@@ -126,6 +126,8 @@ log "reference reader over the golden files"
 python3 format-spec/reference/check_vectors.py
 
 log "cargo test"
+# The crash tests run the example binaries as separate processes, so build them first.
+cargo build --examples
 cargo test --lib --bins --tests --examples
 cargo test --doc
 

@@ -31,7 +31,7 @@ fn example(name: &str) -> PathBuf {
         .join(name);
     assert!(
         path.exists(),
-        "{} is missing: build the examples first (cargo test builds them)",
+        "{} is missing: run `cargo build --examples` first (scripts/test.sh does)",
         path.display()
     );
     path
