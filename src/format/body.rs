@@ -230,7 +230,11 @@ pub(crate) fn read(body: &[u8], base: u64) -> Result<Checkpoint, FormatError> {
         }
         total_partitions = total_partitions.saturating_add(count);
         check_count("partitions", total_partitions as usize, MAX_PARTITIONS)?;
-        let mut partitions = BTreeMap::new();
+        // Gathered in a vector, then built in bulk: `BTreeMap::from_iter` is linear on sorted
+        // input, where one `insert` per partition searches from the root every time (several
+        // times slower at 10,000 partitions). Each partition takes at least two bytes, so the
+        // capacity is bounded by the input, whatever the count claims.
+        let mut partitions = Vec::with_capacity((count as usize).min(r.remaining() / 2));
         let mut next = 0u64;
         for p in 0..count {
             let gap = r.varint(|| format!("topics[{t}].partitions[{p}].gap"))?;
@@ -251,10 +255,10 @@ pub(crate) fn read(body: &[u8], base: u64) -> Result<Checkpoint, FormatError> {
                 }
                 .into());
             };
-            partitions.insert(partition, offset);
+            partitions.push((partition, offset));
             next = partition as u64 + 1;
         }
-        offsets.insert_topic(name.to_owned(), partitions);
+        offsets.insert_topic(name.to_owned(), partitions.into_iter().collect());
     }
 
     let entry_count = r.varint(|| "metadata".into())?;
@@ -347,6 +351,11 @@ impl<'a> BodyReader<'a> {
             }
             Err(e) => Err(self.error(start, malformed(e), field())),
         }
+    }
+
+    /// Bytes of the body not read yet.
+    fn remaining(&self) -> usize {
+        self.body.len() - self.pos
     }
 
     fn varint(&mut self, field: impl Fn() -> String) -> Result<u64, FormatError> {
