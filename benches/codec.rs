@@ -11,7 +11,8 @@
 //! - group `baseline`: std's `BTreeMap` alone, built for 10,000 partitions the way `decode`
 //!   builds it and the bulk way; not tidemark code, a yardstick for `decode`.
 //! - before measuring, a table (stdout) of the checkpoint file size at 1 to 10,000 partitions
-//!   next to the size of Spark Structured Streaming's offset-log file for the same offsets.
+//!   next to the size of Spark Structured Streaming's offset-log file for the same offsets, with
+//!   an empty conf and with the conf PySpark 4.3 wrote into the import tests' fixture.
 //!   Target: tidemark's file at most half of Spark's.
 //!
 //! The machine is shared and noisy: compare figures of one run with each other, never with a
@@ -40,57 +41,39 @@ const TIMED: [i32; 3] = [1, 100, 10_000];
 /// Partition counts of the size table.
 const SIZED: [i32; 5] = [1, 10, 100, 1_000, 10_000];
 
-/// The SQL confs Spark 3.5 records in every offset-log file (`OffsetSeqMetadata.relevantSQLConfs`)
-/// with their default values for a new query.
-const SPARK_35_CONF: [(&str, &str); 9] = [
-    (
-        "spark.sql.streaming.stateStore.providerClass",
-        "org.apache.spark.sql.execution.streaming.state.HDFSBackedStateStoreProvider",
-    ),
-    ("spark.sql.streaming.join.stateFormatVersion", "2"),
-    ("spark.sql.streaming.stateStore.compression.codec", "lz4"),
-    ("spark.sql.streaming.stateStore.rocksdb.formatVersion", "5"),
-    (
-        "spark.sql.streaming.statefulOperator.useStrictDistribution",
-        "true",
-    ),
-    (
-        "spark.sql.streaming.flatMapGroupsWithState.stateFormatVersion",
-        "2",
-    ),
-    ("spark.sql.streaming.multipleWatermarkPolicy", "min"),
-    ("spark.sql.streaming.aggregation.stateFormatVersion", "2"),
-    ("spark.sql.shuffle.partitions", "200"),
-];
+/// An offset-log file written by PySpark 4.3 (the import tests' fixture): its metadata line
+/// holds the SQL confs Spark records in every offset-log file (17 of them in 4.3).
+const SPARK_43_OFFSET_LOG: &str = include_str!("../tests/fixtures/spark-checkpoint/offsets/0");
+
+/// The metadata line (`OffsetSeqMetadata` JSON) of [`SPARK_43_OFFSET_LOG`].
+fn spark_43_metadata() -> &'static str {
+    SPARK_43_OFFSET_LOG
+        .lines()
+        .nth(1)
+        .filter(|line| line.starts_with("{\"batchWatermarkMs\""))
+        .expect("the fixture's second line is Spark's offset-log metadata")
+}
 
 /// The benchmarked checkpoint: one topic of `partitions` partitions, fixed times and writer.
 fn fixture(partitions: i32) -> Checkpoint {
     common::checkpoint(STREAM, ID, common::many_partitions(TOPIC, partitions))
 }
 
+/// The metadata line of an offset-log file with no conf, as `../shared` TESTBED shows it.
+fn bare_metadata(batch_timestamp_ms: u64) -> String {
+    format!("{{\"batchWatermarkMs\":0,\"batchTimestampMs\":{batch_timestamp_ms},\"conf\":{{}}}}")
+}
+
 /// The bytes of Spark Structured Streaming's offset-log file (`<checkpoint>/offsets/<batch>`)
 /// for a query with one Kafka source at `offsets`, as `OffsetSeqLog.serialize` writes it:
-/// `v1`, `\n`, the `OffsetSeqMetadata` JSON, `\n`, the Kafka source's offset JSON, and no
-/// trailing newline.
+/// `v1`, `\n`, the `OffsetSeqMetadata` JSON (`metadata`), `\n`, the Kafka source's offset
+/// JSON, and no trailing newline.
 ///
-/// json4s writes no spaces. No string needs escaping: Kafka topic names are limited to
-/// `[a-zA-Z0-9._-]` and the conf keys and values are plain ASCII. Spark's maps (the conf and
-/// the Kafka source's partitions) are hash maps, so their order in a real file varies; it does
-/// not change the size. Partitions are written ascending here.
-fn spark_offset_log(offsets: &Offsets, batch_timestamp_ms: u64, conf: &[(&str, &str)]) -> String {
-    let mut s = String::from("v1\n");
-    write!(
-        s,
-        "{{\"batchWatermarkMs\":0,\"batchTimestampMs\":{batch_timestamp_ms},\"conf\":{{"
-    )
-    .unwrap();
-    for (i, (key, value)) in conf.iter().enumerate() {
-        if i > 0 {
-            s.push(',');
-        }
-        write!(s, "\"{key}\":\"{value}\"").unwrap();
-    }
-    s.push_str("}}\n{");
+/// The Kafka source's JSON (json4s) has no spaces. No string needs escaping: Kafka topic names
+/// are limited to `[a-zA-Z0-9._-]`. Spark's partition maps are hash maps, so their order in a
+/// real file varies; it does not change the size. Partitions are written ascending here.
+fn spark_offset_log(offsets: &Offsets, metadata: &str) -> String {
+    let mut s = format!("v1\n{metadata}\n{{");
     for (t, (topic, partitions)) in offsets.topics().enumerate() {
         if t > 0 {
             s.push(',');
@@ -108,13 +91,13 @@ fn spark_offset_log(offsets: &Offsets, batch_timestamp_ms: u64, conf: &[(&str, &
     s
 }
 
-/// Prints the size table: tidemark's file next to Spark's offset-log text, empty conf and the
-/// conf Spark 3.5 records.
+/// Prints the size table: tidemark's file next to Spark's offset-log text, with an empty conf
+/// and with the conf PySpark 4.3 actually wrote.
 fn print_sizes() {
     // The Spark text, checked once against a hand-written file.
     let two = fixture(2);
     assert_eq!(
-        spark_offset_log(&two.offsets, two.batch_time_ms, &[]),
+        spark_offset_log(&two.offsets, &bare_metadata(two.batch_time_ms)),
         "v1\n{\"batchWatermarkMs\":0,\"batchTimestampMs\":1700000000000,\"conf\":{}}\n\
          {\"orders\":{\"0\":74963,\"1\":82882}}"
     );
@@ -126,7 +109,7 @@ fn print_sizes() {
     );
     println!(
         "{:>10} | {:>11} | {:>15} | {:>6} | {:>17} | {:>6}",
-        "partitions", "tidemark B", "Spark conf {} B", "ratio", "Spark 3.5 conf B", "ratio"
+        "partitions", "tidemark B", "Spark conf {} B", "ratio", "Spark 4.3 conf B", "ratio"
     );
     println!("{}", "-".repeat(82));
     let mut sizes = Vec::new();
@@ -135,13 +118,9 @@ fn print_sizes() {
         let bytes = encode(&checkpoint).expect("fixture encodes");
         assert_eq!(decode(&bytes).expect("fixture decodes"), checkpoint);
         let ours = bytes.len();
-        let bare = spark_offset_log(&checkpoint.offsets, checkpoint.batch_time_ms, &[]).len();
-        let conf = spark_offset_log(
-            &checkpoint.offsets,
-            checkpoint.batch_time_ms,
-            &SPARK_35_CONF,
-        )
-        .len();
+        let bare =
+            spark_offset_log(&checkpoint.offsets, &bare_metadata(checkpoint.batch_time_ms)).len();
+        let conf = spark_offset_log(&checkpoint.offsets, spark_43_metadata()).len();
         let verdict = |spark: usize| {
             let ratio = ours as f64 / spark as f64;
             format!("{ratio:.3}{}", if 2 * ours <= spark { " " } else { "!" })
