@@ -118,8 +118,11 @@ fn print_sizes() {
         let bytes = encode(&checkpoint).expect("fixture encodes");
         assert_eq!(decode(&bytes).expect("fixture decodes"), checkpoint);
         let ours = bytes.len();
-        let bare =
-            spark_offset_log(&checkpoint.offsets, &bare_metadata(checkpoint.batch_time_ms)).len();
+        let bare = spark_offset_log(
+            &checkpoint.offsets,
+            &bare_metadata(checkpoint.batch_time_ms),
+        )
+        .len();
         let conf = spark_offset_log(&checkpoint.offsets, spark_43_metadata()).len();
         let verdict = |spark: usize| {
             let ratio = ours as f64 / spark as f64;

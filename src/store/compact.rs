@@ -164,7 +164,7 @@ impl Store {
             .map(|e| paths.checkpoint(e.id))
             .collect();
         let count = doomed.len();
-        doomed.push(paths.hint());
+        doomed.push(paths.hint().clone());
         self.delete_all(doomed).await?;
         Ok(count)
     }

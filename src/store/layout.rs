@@ -141,6 +141,8 @@ fn is_temporary(file_name: &str) -> bool {
 #[derive(Debug, Clone)]
 pub(crate) struct StreamPaths {
     dir: Path,
+    /// Built once: a writer reads the hint before every commit.
+    hint: Path,
 }
 
 impl StreamPaths {
@@ -149,7 +151,8 @@ impl StreamPaths {
             .clone()
             .join(STREAMS_DIR)
             .join(encode_stream_name(stream).as_str());
-        StreamPaths { dir }
+        let hint = dir.clone().join(HINT_NAME);
+        StreamPaths { dir, hint }
     }
 
     /// The stream's folder.
@@ -163,8 +166,8 @@ impl StreamPaths {
     }
 
     /// The hint object.
-    pub(crate) fn hint(&self) -> Path {
-        self.dir.clone().join(HINT_NAME)
+    pub(crate) fn hint(&self) -> &Path {
+        &self.hint
     }
 }
 

@@ -65,8 +65,13 @@ pub struct StoreOptions {
     /// the URL's query string and the standard environment variables.
     pub backend_options: Vec<(String, String)>,
     /// Read every commit back before reporting success (one extra read per commit), so that
-    /// a backend that acknowledges writes it does not keep is detected. On by default.
-    pub verify_writes: bool,
+    /// a backend that acknowledges writes it does not keep is detected.
+    ///
+    /// `None` (the default) chooses by backend: on for object stores, HDFS and stores handed
+    /// over with [`Store::from_object_store`]; off for local disk and memory, where a read right
+    /// after the write is served from the same machine's cache and cannot catch a lost write
+    /// (on local disk, durability comes from the fsyncs).
+    pub verify_writes: Option<bool>,
     /// The clock used for creation times and compaction ages.
     pub clock: Arc<dyn Clock>,
 }
@@ -77,7 +82,7 @@ impl Default for StoreOptions {
             strict: false,
             allow_unconditional_writes: false,
             backend_options: Vec::new(),
-            verify_writes: true,
+            verify_writes: None,
             clock: Arc::new(SystemClock),
         }
     }
@@ -103,6 +108,8 @@ struct Inner {
     conditional_writes_checked: OnceCell<()>,
     /// A writer rewrites the `_latest` hint every this many commits.
     hint_interval: u64,
+    /// Whether commits are read back ([`StoreOptions::verify_writes`], resolved).
+    verify_writes: bool,
 }
 
 /// How often writers rewrite the hint: on local disk and in memory a probe is a cheap stat,
@@ -113,6 +120,11 @@ fn hint_interval(kind: BackendKind) -> u64 {
         BackendKind::Local | BackendKind::Memory => 16,
         _ => 1,
     }
+}
+
+/// Whether commits are read back: as asked, or by backend (see [`StoreOptions::verify_writes`]).
+fn verify_writes(kind: BackendKind, asked: Option<bool>) -> bool {
+    asked.unwrap_or(!matches!(kind, BackendKind::Local | BackendKind::Memory))
 }
 
 /// One object the store skipped because it is not a valid checkpoint of its stream.
@@ -207,6 +219,7 @@ impl Store {
                 kind: opened.kind,
                 display: opened.display,
                 local_dir: opened.local_dir,
+                verify_writes: verify_writes(opened.kind, options.verify_writes),
                 options,
                 conditional_writes_checked: OnceCell::new(),
                 hint_interval: hint_interval(opened.kind),
@@ -233,6 +246,7 @@ impl Store {
                 root,
                 kind: BackendKind::Custom,
                 local_dir: None,
+                verify_writes: verify_writes(BackendKind::Custom, options.verify_writes),
                 options,
                 conditional_writes_checked: OnceCell::new(),
                 hint_interval: hint_interval(BackendKind::Custom),
@@ -509,7 +523,7 @@ impl Store {
 
     async fn read_hint(&self, paths: &StreamPaths) -> Result<Option<u64>> {
         let path = paths.hint();
-        let Some(bytes) = self.read_bytes_from(&self.inner.hint_store, &path).await? else {
+        let Some(bytes) = self.read_bytes_from(&self.inner.hint_store, path).await? else {
             return Ok(None);
         };
         Ok(std::str::from_utf8(&bytes)
@@ -525,7 +539,7 @@ impl Store {
         let result = self
             .inner
             .hint_store
-            .put(&path, format!("{id}\n").into())
+            .put(path, format!("{id}\n").into())
             .await;
         if let Err(e) = result {
             tracing::warn!(path = %path, error = %e, "could not update the latest-id hint");
@@ -640,4 +654,27 @@ fn local_temporaries(folder: &std::path::Path) -> Vec<(String, SystemTime, u64)>
             Some((name, meta.modified().ok()?, meta.len()))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn read_back_is_on_by_default_where_it_can_catch_a_lost_write() {
+        for kind in [BackendKind::Local, BackendKind::Memory] {
+            assert!(!verify_writes(kind, None), "{kind:?}");
+        }
+        for kind in [
+            BackendKind::S3,
+            BackendKind::Gcs,
+            BackendKind::Azure,
+            BackendKind::Hdfs,
+            BackendKind::Custom,
+        ] {
+            assert!(verify_writes(kind, None), "{kind:?}");
+        }
+        assert!(verify_writes(BackendKind::Local, Some(true)));
+        assert!(!verify_writes(BackendKind::S3, Some(false)));
+    }
 }

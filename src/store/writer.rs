@@ -6,6 +6,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
+use object_store::path::Path;
 use object_store::{ObjectStoreExt, PutMode, PutOptions, PutPayload};
 
 use super::compact::{CompactionReport, RetentionPolicy};
@@ -175,7 +177,10 @@ impl Store {
                 .with_writer(writer.clone());
             claim.stream = stream.to_owned();
             let bytes = encode(stream, &claim)?;
-            match self.create(&paths, claim_id, bytes).await? {
+            match self
+                .create(&paths.checkpoint(claim_id), Bytes::from(bytes))
+                .await?
+            {
                 Created::Yes => {
                     self.write_hint(&paths, claim_id).await;
                     return Ok(StreamWriter {
@@ -208,8 +213,7 @@ impl Store {
     }
 
     /// Creates `path` with `bytes` only if it does not exist.
-    async fn create(&self, paths: &StreamPaths, id: u64, bytes: Vec<u8>) -> Result<Created> {
-        let path = paths.checkpoint(id);
+    async fn create(&self, path: &Path, bytes: Bytes) -> Result<Created> {
         let options = PutOptions {
             mode: PutMode::Create,
             ..PutOptions::default()
@@ -217,14 +221,14 @@ impl Store {
         match self
             .inner
             .store
-            .put_opts(&path, PutPayload::from(bytes), options)
+            .put_opts(path, PutPayload::from(bytes), options)
             .await
         {
             Ok(_) => Ok(Created::Yes),
             Err(object_store::Error::AlreadyExists { .. }) => {
-                Ok(Created::Taken(self.read_bytes(&path).await?))
+                Ok(Created::Taken(self.read_bytes(path).await?))
             }
-            Err(e) => Err(backend("put", &path, e)),
+            Err(e) => Err(backend("put", path, e)),
         }
     }
 
@@ -343,14 +347,15 @@ impl StreamWriter {
             }
             checkpoint.id = id;
             checkpoint.created_at_ms = store.inner.options.clock.now_ms();
-            let bytes = encode(&self.stream, &checkpoint)?;
+            let bytes = Bytes::from(encode(&self.stream, &checkpoint)?);
             let size = bytes.len() as u64;
-            match store.create(&self.paths, id, bytes.clone()).await? {
+            let path = self.paths.checkpoint(id);
+            match store.create(&path, bytes.clone()).await? {
                 Created::Yes => {}
                 // It vanished between the attempt and the read (deleted): try again.
                 Created::Taken(None) => continue,
                 Created::Taken(Some(found)) => {
-                    if found != bytes.as_slice() {
+                    if found != bytes {
                         self.judge_existing(id, &found)?;
                         continue;
                     }
@@ -360,12 +365,7 @@ impl StreamWriter {
             }
             // Read back: a backend that acknowledged a write it did not keep is caught here,
             // not at the next restart.
-            if store.inner.options.verify_writes
-                && store
-                    .read_bytes(&self.paths.checkpoint(id))
-                    .await?
-                    .as_deref()
-                    != Some(bytes.as_slice())
+            if store.inner.verify_writes && store.read_bytes(&path).await?.as_ref() != Some(&bytes)
             {
                 return Err(StoreError::LostWrite {
                     stream: self.stream.clone(),
