@@ -101,13 +101,26 @@ fn crash_and_finish(name: &str) -> (BTreeMap<(i32, i64), u32>, usize) {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        seed = seed
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        std::thread::sleep(Duration::from_millis(50 + (seed >> 33) % 250));
-        if child.try_wait().unwrap().is_some() {
-            panic!("{name} exited by itself: {:?}", child.wait());
+        // Spread the kills over the topic whatever the broker's speed: wait until the
+        // checkpointed progress passes a random point of this kill's share of what is left,
+        // then a few random milliseconds more, so the kill lands anywhere in a batch.
+        let mut random = |below: u64| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) % below.max(1)
+        };
+        let before = progress();
+        let share = (total - before) as u64 / (KILLS - kills + 1) as u64;
+        let target = before + 1 + random(share) as i64;
+        while progress() < target {
+            assert!(Instant::now() < deadline, "crash loop took too long");
+            if child.try_wait().unwrap().is_some() {
+                panic!("{name} exited by itself: {:?}", child.wait());
+            }
+            std::thread::sleep(Duration::from_millis(2));
         }
+        std::thread::sleep(Duration::from_millis(random(10)));
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
         assert!(
