@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use object_store::ObjectStoreExt;
 use stores::{FaultyStore, Location, Op, locations};
 use tidemark::Offsets;
 use tidemark::store::{
@@ -47,6 +48,7 @@ conformance!(
     a_thousand_commits,
     racing_writers_never_share_an_id,
     a_zombie_writer_is_fenced,
+    a_zombie_is_fenced_after_compaction_deleted_the_ids_it_would_write,
     damaged_latest_objects_fall_back,
     leftover_temporary_files_are_ignored_and_compacted,
     odd_stream_names_stay_inside_the_root,
@@ -232,6 +234,66 @@ mod cases {
             store.get("z", new.epoch()).await.unwrap().offsets,
             offsets(1)
         );
+    }
+
+    /// The newer writer's claim and first commits are deleted by compaction before the zombie
+    /// tries again: the ids the zombie would write are free, and it must still be fenced,
+    /// whether the hint names the newest checkpoint (compaction updates it) or, stale, one
+    /// compaction deleted (a hint written late by a slow process).
+    pub async fn a_zombie_is_fenced_after_compaction_deleted_the_ids_it_would_write(
+        loc: &Location,
+    ) {
+        for stale_hint in [false, true] {
+            let stream = if stale_hint { "zs" } else { "zc" };
+            let clock = Arc::new(ManualClock::new(SystemTime::now()));
+            let options = || StoreOptions {
+                clock: clock.clone(),
+                ..StoreOptions::default()
+            };
+            let store = loc.open_with(options());
+            let mut old = store.writer(stream, config("old-app")).await.unwrap();
+            old.commit(NewCheckpoint::new(offsets(1))).await.unwrap();
+            let mut new = loc
+                .open_with(options())
+                .writer(stream, config("new-app"))
+                .await
+                .unwrap();
+            // Fewer commits than local disk's hint interval: its hint still names the claim.
+            for i in 0..5 {
+                new.commit(NewCheckpoint::new(offsets(10 + i)))
+                    .await
+                    .unwrap();
+            }
+            clock.advance(Duration::from_secs(86400));
+            let policy = RetentionPolicy::new(Duration::from_secs(3600), 1);
+            let r = store.compact(stream, &policy, false).await.unwrap();
+            assert_eq!(r.deleted, (1..new.last_id()).collect::<Vec<u64>>());
+            let (raw, root) = loc.raw();
+            let dir = if root.is_empty() {
+                root
+            } else {
+                format!("{root}/")
+            };
+            let hint = object_store::path::Path::from(format!("{dir}streams/{stream}/_latest"));
+            // Compaction left the hint naming a checkpoint it kept.
+            let named = raw.get(&hint).await.unwrap().bytes().await.unwrap();
+            assert_eq!(named, format!("{}\n", new.last_id()).as_bytes());
+            if stale_hint {
+                let claim = format!("{}\n", new.epoch());
+                raw.put(&hint, claim.into()).await.unwrap();
+            }
+            match old.commit(NewCheckpoint::new(offsets(99))).await {
+                Err(StoreError::Fenced { by, .. }) => assert_eq!(by.epoch, new.epoch()),
+                other => panic!("zombie commit after compaction ({stream}): {other:?}"),
+            }
+            let latest = store.latest(stream).await.unwrap().unwrap();
+            assert_eq!(latest.id, new.last_id());
+            assert_eq!(latest.offsets, offsets(14));
+            let history = store.history(stream, &HistoryQuery::default()).await;
+            assert_eq!(history.unwrap().len(), 1, "{stream}");
+            // The newer writer goes on as before.
+            new.commit(NewCheckpoint::new(offsets(15))).await.unwrap();
+        }
     }
 
     pub async fn damaged_latest_objects_fall_back(loc: &Location) {

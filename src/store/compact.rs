@@ -6,7 +6,7 @@ use futures::StreamExt;
 use object_store::path::Path;
 
 use super::error::Result;
-use super::{SkippedObject, Store, backend};
+use super::{SkippedObject, Store, backend, local_io};
 
 /// Which checkpoints compaction keeps.
 ///
@@ -64,6 +64,8 @@ impl Store {
     /// The newest valid checkpoint is never deleted, whatever its age; damaged objects newer
     /// than it are left for inspection. Deletes in bulk; an object already gone counts as
     /// deleted. Ages come from the store's clock and the objects' listed modification times.
+    /// Before deleting, rewrites the stream's `_latest` hint if it names an id below the
+    /// newest valid checkpoint, so that it never names a deleted one.
     pub async fn compact(
         &self,
         stream: &str,
@@ -133,21 +135,23 @@ impl Store {
         }
 
         if !dry_run {
+            // Before deleting: a hint naming a checkpoint about to go would send readers to a
+            // listing, and would no longer show a zombie writer that a newer one moved on.
+            if let Some(newest) = report.newest_valid
+                && !report.deleted.is_empty()
+                && self
+                    .read_hint(&paths)
+                    .await?
+                    .is_none_or(|hint| hint < newest)
+            {
+                self.write_hint(&paths, newest).await;
+            }
             self.delete_all(doomed).await?;
             for file in local_doomed {
                 match std::fs::remove_file(&file) {
                     Ok(()) => {}
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                    Err(e) => {
-                        return Err(backend(
-                            "delete",
-                            paths.dir(),
-                            object_store::Error::Generic {
-                                store: "LocalFileSystem",
-                                source: Box::new(e),
-                            },
-                        ));
-                    }
+                    Err(e) => return Err(local_io("delete", paths.dir(), e)),
                 }
             }
         }

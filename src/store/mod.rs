@@ -26,6 +26,7 @@ mod clock;
 mod compact;
 mod error;
 mod layout;
+mod local;
 mod url;
 mod verify;
 mod writer;
@@ -526,10 +527,7 @@ impl Store {
         let Some(bytes) = self.read_bytes_from(&self.inner.hint_store, path).await? else {
             return Ok(None);
         };
-        Ok(std::str::from_utf8(&bytes)
-            .ok()
-            .and_then(|s| s.strip_suffix('\n'))
-            .and_then(|s| s.parse().ok()))
+        Ok(layout::parse_hint(&bytes))
     }
 
     /// Records `id` as the newest checkpoint. A hint only saves listing; failing to write it
@@ -635,6 +633,15 @@ fn backend(operation: &'static str, path: &Path, source: object_store::Error) ->
         path: path.to_string(),
         source,
     }
+}
+
+/// A local file-system error of `operation` on `path`, as a backend error.
+fn local_io(operation: &'static str, path: &Path, source: std::io::Error) -> StoreError {
+    let source = object_store::Error::Generic {
+        store: "LocalFileSystem",
+        source: Box::new(source),
+    };
+    backend(operation, path, source)
 }
 
 /// Staging files (`<name>#<digits>`) in a local stream folder.

@@ -13,7 +13,8 @@ use object_store::{ObjectStoreExt, PutMode, PutOptions, PutPayload};
 use super::compact::{CompactionReport, RetentionPolicy};
 use super::error::{Result, StoreError, WriterInfo};
 use super::layout::StreamPaths;
-use super::{Store, backend, check_checkpoint};
+use super::local::{self, Outcome};
+use super::{Store, backend, check_checkpoint, local_io};
 use crate::format::{self, Checkpoint, Offsets, Writer};
 
 /// Who is writing: recorded in every checkpoint this writer commits.
@@ -232,6 +233,50 @@ impl Store {
         }
     }
 
+    /// One commit attempt of checkpoint `id`: stops if the hint names an id at or past `id`,
+    /// else creates it if absent, reads it back if the store verifies writes, and rewrites
+    /// the hint if `write_hint`. On local disk all in one blocking call.
+    async fn attempt(
+        &self,
+        paths: &StreamPaths,
+        id: u64,
+        bytes: Bytes,
+        write_hint: bool,
+    ) -> Result<Outcome> {
+        let path = paths.checkpoint(id);
+        if let Some(local) = &self.inner.local_dir {
+            let attempt = local::Attempt {
+                dir: local.join(paths.dir().as_ref()),
+                id,
+                bytes,
+                verify: self.inner.verify_writes,
+                write_hint,
+            };
+            return attempt.run().await.map_err(|e| local_io("put", &path, e));
+        }
+        if let Some(hint) = self.read_hint(paths).await?
+            && hint >= id
+        {
+            return Ok(match self.read_bytes(&paths.checkpoint(hint)).await? {
+                Some(found) => Outcome::HintAhead(hint, found),
+                None => Outcome::HintGone,
+            });
+        }
+        match self.create(&path, bytes.clone()).await? {
+            Created::Yes => {}
+            Created::Taken(found) => return Ok(Outcome::Taken(found)),
+        }
+        // Read back: a backend that acknowledged a write it did not keep is caught here,
+        // not at the next restart.
+        if self.inner.verify_writes && self.read_bytes(&path).await?.as_ref() != Some(&bytes) {
+            return Ok(Outcome::LostWrite);
+        }
+        if write_hint {
+            self.write_hint(paths, id).await;
+        }
+        Ok(Outcome::Created)
+    }
+
     /// Writes a probe object twice with create-if-absent: the second write must be refused.
     async fn check_conditional_writes(&self) -> Result<()> {
         let nonce = format!(
@@ -336,50 +381,64 @@ impl StreamWriter {
         const MAX_ATTEMPTS: usize = 16;
         for _ in 0..MAX_ATTEMPTS {
             let id = self.last_id + 1;
-            // A newer writer may have moved on past ids that compaction has since deleted:
-            // the hint tells before anything is written.
-            if let Some(hint) = store.read_hint(&self.paths).await?
-                && hint >= id
-                && let Some(found) = store.read_bytes(&self.paths.checkpoint(hint)).await?
-            {
-                self.judge_existing(hint, &found)?;
-                continue;
-            }
             checkpoint.id = id;
             checkpoint.created_at_ms = store.inner.options.clock.now_ms();
             let bytes = Bytes::from(encode(&self.stream, &checkpoint)?);
             let size = bytes.len() as u64;
-            let path = self.paths.checkpoint(id);
-            match store.create(&path, bytes.clone()).await? {
-                Created::Yes => {}
+            // The hint is rewritten every `hint_interval` commits (every commit on object
+            // stores, where a request costs more than a few stat calls); readers probe past it.
+            let write_hint = self.commits_since_hint + 1 >= store.inner.hint_interval;
+            let hint_written = match store
+                .attempt(&self.paths, id, bytes.clone(), write_hint)
+                .await?
+            {
+                Outcome::Created => write_hint,
+                // A newer writer moved on (maybe past ids compaction has since deleted).
+                Outcome::HintAhead(hint, found) => {
+                    self.judge_existing(hint, &found)?;
+                    continue;
+                }
+                // Someone wrote past this writer, and compaction deleted the checkpoint the
+                // hint names: the listing tells who (or that the hint was wrong).
+                Outcome::HintGone => {
+                    let newest = store.latest_report(&self.stream).await?.max_id;
+                    match newest {
+                        Some(newest) if newest >= id => {
+                            if let Some(found) =
+                                store.read_bytes(&self.paths.checkpoint(newest)).await?
+                            {
+                                self.judge_existing(newest, &found)?;
+                            }
+                        }
+                        // Nothing at or past `id`: correct the hint and try again.
+                        _ => store.write_hint(&self.paths, self.last_id).await,
+                    }
+                    continue;
+                }
                 // It vanished between the attempt and the read (deleted): try again.
-                Created::Taken(None) => continue,
-                Created::Taken(Some(found)) => {
+                Outcome::Taken(None) => continue,
+                Outcome::Taken(Some(found)) => {
                     if found != bytes {
                         self.judge_existing(id, &found)?;
                         continue;
                     }
                     // Our own earlier attempt landed (a retried request reported
                     // AlreadyExists): it is committed.
+                    false
                 }
-            }
-            // Read back: a backend that acknowledged a write it did not keep is caught here,
-            // not at the next restart.
-            if store.inner.verify_writes && store.read_bytes(&path).await?.as_ref() != Some(&bytes)
-            {
-                return Err(StoreError::LostWrite {
-                    stream: self.stream.clone(),
-                    id,
-                });
-            }
+                Outcome::LostWrite => {
+                    return Err(StoreError::LostWrite {
+                        stream: self.stream.clone(),
+                        id,
+                    });
+                }
+            };
             self.last_id = id;
-            // The hint is rewritten every `hint_interval` commits (every commit on object
-            // stores, where a request costs more than a few stat calls); readers probe past it.
-            self.commits_since_hint += 1;
-            if self.commits_since_hint >= store.inner.hint_interval {
-                store.write_hint(&self.paths, id).await;
-                self.commits_since_hint = 0;
-            }
+            self.commits_since_hint = if hint_written {
+                0
+            } else {
+                self.commits_since_hint + 1
+            };
             self.maybe_compact();
             return Ok(Committed { id, size });
         }
