@@ -6,14 +6,16 @@
 //! ```
 //!
 //! 1. `store_local_commit`: `StreamWriter::commit` of a 100-partition checkpoint on a local
-//!    store (`store_commit`) against the raw floor measured in the same run (`floor`): the
-//!    same bytes written with plain `std::fs` to a staging file, fsynced, hard-linked to the
-//!    final name, folder fsynced, staging name removed. Both folders are in one temporary
-//!    folder (one file system). Then an interleaved measurement (blocks of 25 back-to-back
-//!    operations per variant, the variants taking turns, so that the disk's drift hits all
-//!    alike) adds two diagnostics: the floor plus a `_latest` rewrite done as the store does
-//!    it, and a commit with the read-back (`verify_writes: Some(true)`, off by default on local
-//!    disk). Target: commit / floor <= 1.15.
+//!    store (`store_commit`, async, current-thread runtime: the file work goes to tokio's
+//!    blocking pool) and the same through the blocking facade (`blocking_commit`: the file
+//!    work runs on the calling thread) against the raw floor measured in the same run
+//!    (`floor`): the same bytes written with plain `std::fs` to a staging file, fsynced,
+//!    hard-linked to the final name, folder fsynced, staging name removed. All folders are in
+//!    one temporary folder (one file system). Then an interleaved measurement (blocks of 25
+//!    back-to-back operations per variant, the variants taking turns, so that the disk's drift
+//!    hits all alike) adds two diagnostics: the floor plus a `_latest` rewrite done as the
+//!    store does it, and an async commit with the read-back (`verify_writes: Some(true)`, off
+//!    by default on local disk). Target: commit / floor <= 1.15.
 //! 2. `store_memory_commit`: commits per second on `memory://` (current-thread runtime), with
 //!    and without the read-back (`verify_writes`, off by default in memory); then, outside criterion, the CPU time per commit and per
 //!    `format::encode` (Linux), to tell a slow commit from a busy machine. Target: >= 100,000
@@ -359,6 +361,11 @@ fn bench_local_commit(c: &mut Criterion, summary: &Shared) {
     let mut writer_nv = rt
         .block_on(store_nv.writer("billing-verify", writer_config()))
         .unwrap();
+    // The blocking facade (its commits do the file work on the calling thread), another stream.
+    let blocking_store = tidemark::blocking::Store::open(store_root.to_str().unwrap()).unwrap();
+    let mut writer_blocking = blocking_store
+        .writer("billing-blocking", writer_config())
+        .unwrap();
     let new = NewCheckpoint::new(offsets());
     // The floor writes exactly the bytes of a committed checkpoint.
     let committed = rt.block_on(writer.commit(new.clone())).unwrap();
@@ -396,6 +403,17 @@ fn bench_local_commit(c: &mut Criterion, summary: &Shared) {
             })
         })
     });
+    group.bench_function("blocking_commit", |b| {
+        summary.lock().unwrap().ran(GROUP, "blocking_commit");
+        b.iter_custom(|iters| {
+            let batch: Vec<NewCheckpoint> = (0..iters).map(|_| new.clone()).collect();
+            let start = Instant::now();
+            for n in batch {
+                writer_blocking.commit(n).unwrap();
+            }
+            start.elapsed()
+        })
+    });
     group.finish();
 
     let ran = |id| summary.lock().unwrap().ran.contains(&(GROUP, id));
@@ -407,10 +425,10 @@ fn bench_local_commit(c: &mut Criterion, summary: &Shared) {
     // first operation of a block is not counted: its fsync also flushes what the previous
     // variant left unsynced (on ext4 an fsync commits the whole journal).
     let cycles = if quick() { 1 } else { BLOCK_CYCLES };
-    let mut times: [Vec<Duration>; 4] = Default::default();
+    let mut times: [Vec<Duration>; 5] = Default::default();
     for cycle in 0..cycles {
-        for k in 0..4 {
-            let variant = (cycle + k) % 4;
+        for k in 0..5 {
+            let variant = (cycle + k) % 5;
             for i in 0..BLOCK {
                 let n = new.clone();
                 let start = Instant::now();
@@ -426,8 +444,11 @@ fn bench_local_commit(c: &mut Criterion, summary: &Shared) {
                         floor_hint_id += 1;
                         floor_commit_with_hint(&floor_hint_dir, floor_hint_id, &bytes);
                     }
-                    _ => {
+                    3 => {
                         rt.block_on(writer_nv.commit(n)).unwrap();
+                    }
+                    _ => {
+                        writer_blocking.commit(n).unwrap();
                     }
                 }
                 if i > 0 {
@@ -449,6 +470,7 @@ fn bench_local_commit(c: &mut Criterion, summary: &Shared) {
         "store commit (default options)",
         "diag: floor + hint rewrite",
         "diag: store commit, read-back",
+        "blocking facade commit",
     ]
     .into_iter()
     .enumerate()
@@ -462,7 +484,7 @@ fn bench_local_commit(c: &mut Criterion, summary: &Shared) {
             ms(percentile(t.clone(), 0.1)),
             ms(percentile(t.clone(), 0.9)),
             ratio,
-            if variant == 1 {
+            if variant == 1 || variant == 4 {
                 format!(" (target <= 1.15: {})", verdict(ratio <= 1.15))
             } else {
                 String::new()
@@ -470,7 +492,14 @@ fn bench_local_commit(c: &mut Criterion, summary: &Shared) {
         ));
     }
     drop(s);
-    drop((store, store_nv, writer, writer_nv));
+    drop((
+        store,
+        store_nv,
+        writer,
+        writer_nv,
+        writer_blocking,
+        blocking_store,
+    ));
     remove_folder(tmp);
 }
 
@@ -928,6 +957,14 @@ fn print_summary(summary: &Shared) {
             "    ratio of the medians, commit / floor {ratio:.3} (target <= 1.15: {})",
             verdict(ratio <= 1.15)
         );
+        if let Some(blocking) = get("store_local_commit", "blocking_commit") {
+            show("local blocking facade commit", blocking);
+            let ratio = blocking.0 / floor.0;
+            println!(
+                "    ratio of the medians, blocking commit / floor {ratio:.3} (target <= 1.15: {})",
+                verdict(ratio <= 1.15)
+            );
+        }
     }
     for id in ["verify_writes", "no_verify"] {
         if let Some(e) = get("store_memory_commit", id) {

@@ -1,7 +1,9 @@
 //! A blocking facade over [`crate::store`], for applications that are not async.
 //!
 //! Each [`Store`] owns a small tokio runtime (one worker thread, which also runs background
-//! compaction) and blocks the calling thread on it. Do not call these methods from inside an
+//! compaction) and blocks the calling thread on it. On local disk a commit's file work (the
+//! hint check, the fsynced write, the link, the folder fsync) runs on the calling thread
+//! itself, without a hand-off to a blocking thread. Do not call these methods from inside an
 //! async runtime; use [`crate::store`] there.
 //!
 //! ```
@@ -104,7 +106,10 @@ impl Store {
 
     /// Opens the writer of `stream`, claiming it; see [`store::Store::writer`].
     pub fn writer(&self, stream: &str, config: WriterConfig) -> Result<StreamWriter> {
-        let inner = self.runtime.block_on(self.inner.writer(stream, config))?;
+        let mut inner = self.runtime.block_on(self.inner.writer(stream, config))?;
+        // The caller's thread waits for each commit anyway: on local disk it does the file
+        // work itself rather than hand it to a blocking thread and wait.
+        inner.do_local_io_inline();
         Ok(StreamWriter {
             inner,
             runtime: self.runtime.clone(),

@@ -137,6 +137,9 @@ pub struct StreamWriter {
     last_id: u64,
     fenced_by: Option<WriterInfo>,
     commits_since_hint: u64,
+    /// Local-disk commit attempts run on the calling thread (the blocking facade), not on
+    /// tokio's blocking pool.
+    local_io_inline: bool,
     commits_since_compaction: u64,
     last_compaction: Instant,
     compaction_running: Arc<AtomicBool>,
@@ -192,6 +195,7 @@ impl Store {
                         last_id: claim_id,
                         fenced_by: None,
                         commits_since_hint: 0,
+                        local_io_inline: false,
                         commits_since_compaction: 0,
                         last_compaction: Instant::now(),
                         compaction_running: Arc::new(AtomicBool::new(false)),
@@ -235,13 +239,15 @@ impl Store {
 
     /// One commit attempt of checkpoint `id`: stops if the hint names an id at or past `id`,
     /// else creates it if absent, reads it back if the store verifies writes, and rewrites
-    /// the hint if `write_hint`. On local disk all in one blocking call.
+    /// the hint if `write_hint`. On local disk all in one blocking call (on the calling thread
+    /// if `inline`).
     async fn attempt(
         &self,
         paths: &StreamPaths,
         id: u64,
         bytes: Bytes,
         write_hint: bool,
+        inline: bool,
     ) -> Result<Outcome> {
         let path = paths.checkpoint(id);
         if let Some(local) = &self.inner.local_dir {
@@ -252,7 +258,12 @@ impl Store {
                 verify: self.inner.verify_writes,
                 write_hint,
             };
-            return attempt.run().await.map_err(|e| local_io("put", &path, e));
+            let outcome = if inline {
+                attempt.run_inline()
+            } else {
+                attempt.run().await
+            };
+            return outcome.map_err(|e| local_io("put", &path, e));
         }
         if let Some(hint) = self.read_hint(paths).await?
             && hint >= id
@@ -344,6 +355,12 @@ impl StreamWriter {
         self.last_id
     }
 
+    /// Makes local-disk commits do their file work on the thread that polls them, for callers
+    /// that block on each commit anyway (the blocking facade).
+    pub(crate) fn do_local_io_inline(&mut self) {
+        self.local_io_inline = true;
+    }
+
     /// The stream's name.
     pub fn stream(&self) -> &str {
         &self.stream
@@ -389,7 +406,13 @@ impl StreamWriter {
             // stores, where a request costs more than a few stat calls); readers probe past it.
             let write_hint = self.commits_since_hint + 1 >= store.inner.hint_interval;
             let hint_written = match store
-                .attempt(&self.paths, id, bytes.clone(), write_hint)
+                .attempt(
+                    &self.paths,
+                    id,
+                    bytes.clone(),
+                    write_hint,
+                    self.local_io_inline,
+                )
                 .await?
             {
                 Outcome::Created => write_hint,
