@@ -2,7 +2,7 @@
 //! compaction.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -290,11 +290,7 @@ impl Store {
 
     /// Writes a probe object twice with create-if-absent: the second write must be refused.
     async fn check_conditional_writes(&self) -> Result<()> {
-        let nonce = format!(
-            "{}-{}",
-            std::process::id(),
-            self.inner.options.clock.now_ms() ^ (Instant::now().elapsed().as_nanos() as u64)
-        );
+        let nonce = probe_nonce(self.inner.options.clock.now_ms());
         let path = self
             .inner
             .root
@@ -329,6 +325,19 @@ impl Store {
             Err(e) => Err(backend("put", &path, e)),
         }
     }
+}
+
+/// A name part no other probe uses: stores opened at once, in this process (a counter) or
+/// on other machines (the process id, the time and a random key), must not share a probe,
+/// or one's cleanup would make another's second create succeed.
+fn probe_nonce(now_ms: u64) -> String {
+    use std::hash::{BuildHasher, Hasher};
+    static PROBES: AtomicU64 = AtomicU64::new(0);
+    let count = PROBES.fetch_add(1, Ordering::Relaxed);
+    let random = std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish();
+    format!("{}-{now_ms}-{count}-{random:016x}", std::process::id())
 }
 
 enum Created {
@@ -544,5 +553,17 @@ impl StreamWriter {
             *report.lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
             running.store(false, Ordering::SeqCst);
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::probe_nonce;
+
+    #[test]
+    fn probes_started_in_the_same_millisecond_get_different_names() {
+        let names: std::collections::BTreeSet<String> =
+            (0..1000).map(|_| probe_nonce(1_795_553_749_216)).collect();
+        assert_eq!(names.len(), 1000);
     }
 }
