@@ -577,6 +577,7 @@ fn kafka_backed_subcommands_lag_reset_and_import_group() {
         &[(topic.as_str(), 0, 12), (topic.as_str(), 1, 34)]
             .into_iter()
             .collect(),
+        std::time::Duration::from_secs(30),
     )
     .unwrap();
     drop(consumer);

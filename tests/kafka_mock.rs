@@ -209,6 +209,30 @@ fn a_broker_down_while_mirroring_never_fails_the_checkpoint() {
 }
 
 #[test]
+fn mirroring_to_an_unresponsive_coordinator_gives_up_at_its_timeout() {
+    let mock = cluster("t", 1);
+    let bootstrap = mock.bootstrap_servers();
+    produce(&bootstrap, "t", 0, 0, 5);
+    // The broker answers after 100 s, and librdkafka's own request timeout is longer still: a
+    // synchronous librdkafka commit would wait all that time.
+    mock.broker_round_trip_time(1, Duration::from_secs(100))
+        .unwrap();
+    let consumer: BaseConsumer = consumer_config(&bootstrap, "g")
+        .set("socket.timeout.ms", "300000")
+        .create()
+        .unwrap();
+    let offsets: tidemark::Offsets = [("t", 0, 5)].into_iter().collect();
+    let started = std::time::Instant::now();
+    let result = tidemark::kafka::mirror_offsets(&consumer, &offsets, Duration::from_secs(1));
+    let waited = started.elapsed();
+    mock.broker_round_trip_time(1, Duration::ZERO).unwrap();
+    // 1 s asked; a synchronous librdkafka commit gave up after 6 s here (its coordinator
+    // lookup failing), or never (a CI run hung 20 minutes with the broker down).
+    assert!(waited < Duration::from_secs(4), "{waited:?}");
+    assert!(result.is_err(), "a commit nobody answered succeeded");
+}
+
+#[test]
 fn a_slow_broker_delays_but_does_not_break_resume_and_commit() {
     let mock = cluster("t", 2);
     let bootstrap = mock.bootstrap_servers();

@@ -46,7 +46,7 @@ mod rebalance;
 
 use std::time::Duration;
 
-use rdkafka::consumer::{CommitMode, Consumer, ConsumerContext};
+use rdkafka::consumer::{Consumer, ConsumerContext};
 use rdkafka::error::KafkaError;
 use rdkafka::{Offset, TopicPartitionList};
 
@@ -193,20 +193,63 @@ fn to_partition_list(offsets: &Offsets) -> Result<TopicPartitionList, KafkaError
     Ok(tpl)
 }
 
+/// How long [`commit_batch`] waits for the group coordinator to confirm the mirrored offsets.
+pub const MIRROR_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Writes `offsets` (next offsets to consume) as the consumer group's committed offsets, so
 /// that `kafka-consumer-groups --describe` and lag monitors see the progress. Blocks until the
-/// broker answers. (rdkafka's `store_offset` adds one to the offset it is given;
-/// `store_offsets` and this function do not.)
-pub fn mirror_offsets<K, C>(consumer: &K, offsets: &Offsets) -> Result<(), KafkaError>
+/// group coordinator answers, at most `timeout`; then fails with
+/// `ConsumerCommit(OperationTimedOut)` (the commit may still land later). A synchronous
+/// librdkafka commit has no time limit and waits for an unreachable coordinator forever.
+/// (rdkafka's `store_offset` adds one to the offset it is given; `store_offsets` and this
+/// function do not.)
+pub fn mirror_offsets<K, C>(
+    consumer: &K,
+    offsets: &Offsets,
+    timeout: Duration,
+) -> Result<(), KafkaError>
 where
     K: Consumer<C>,
     C: ConsumerContext,
 {
+    use rdkafka::bindings as rd;
+    use rdkafka::error::IsError;
+    use rdkafka::types::RDKafkaErrorCode;
+
     let tpl = to_partition_list(offsets)?;
     if tpl.count() == 0 {
         return Ok(());
     }
-    consumer.commit(&tpl, CommitMode::Sync)
+    let timeout_ms = i32::try_from(timeout.as_millis()).unwrap_or(i32::MAX);
+    let rk = consumer.client().native_ptr();
+    // SAFETY: `rk` and `tpl` are live for the whole block (librdkafka copies the list); the
+    // queue is ours and destroyed once. librdkafka's reply keeps its own reference to the
+    // queue, so destroying it while the commit is still pending is safe.
+    let code = unsafe {
+        let queue = rd::rd_kafka_queue_new(rk);
+        let mut code = rd::rd_kafka_commit_queue(rk, tpl.ptr(), queue, None, std::ptr::null_mut());
+        if !code.is_error() {
+            let event = rd::rd_kafka_queue_poll(queue, timeout_ms);
+            code = if event.is_null() {
+                rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR__TIMED_OUT
+            } else {
+                let code = if rd::rd_kafka_event_type(event) == rd::RD_KAFKA_EVENT_OFFSET_COMMIT {
+                    rd::rd_kafka_event_error(event)
+                } else {
+                    rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR__FAIL
+                };
+                rd::rd_kafka_event_destroy(event);
+                code
+            };
+        }
+        rd::rd_kafka_queue_destroy(queue);
+        code
+    };
+    if code.is_error() {
+        Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::from(code)))
+    } else {
+        Ok(())
+    }
 }
 
 /// The outcome of [`commit_batch`].
@@ -222,8 +265,8 @@ pub struct BatchCommit {
 
 /// Commits after a batch: writes a checkpoint of the tracker's offsets (atomic and durable when
 /// `Ok`, see [`StreamWriter::commit`]), then, if a consumer is given, mirrors the same offsets
-/// to its consumer group. `batch` supplies the batch time and metadata; its offsets are
-/// replaced by the tracker's.
+/// to its consumer group, waiting at most [`MIRROR_TIMEOUT`] for the group coordinator.
+/// `batch` supplies the batch time and metadata; its offsets are replaced by the tracker's.
 pub async fn commit_batch<K, C>(
     writer: &mut StreamWriter,
     tracker: &OffsetTracker,
@@ -253,7 +296,7 @@ where
     K: Consumer<C>,
     C: ConsumerContext,
 {
-    let error = mirror_to.and_then(|c| mirror_offsets(c, offsets).err());
+    let error = mirror_to.and_then(|c| mirror_offsets(c, offsets, MIRROR_TIMEOUT).err());
     if let Some(e) = &error {
         tracing::warn!(error = %e, "checkpoint written; mirroring offsets to the consumer group failed");
     }
