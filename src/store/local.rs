@@ -2,9 +2,9 @@
 //!
 //! Through `object_store` an attempt costs three hand-offs to a blocking thread (reading the
 //! `_latest` hint takes two, the create-if-absent write one), each tens of microseconds on a
-//! busy machine: together a fifth of a commit whose floor is one file fsync and one folder
-//! fsync. Here the same steps, on the same files, take one hand-off (none for the blocking
-//! facade, whose caller waits anyway). The files are those of
+//! busy machine, against a floor of one file fsync and one folder fsync (BENCHMARKS.md). Here
+//! the same steps, on the same files, take one hand-off (none for the blocking facade, whose
+//! caller waits anyway). The files are those of
 //! `object_store`'s `LocalFileSystem` (format-spec/LAYOUT.md §4): a staging file
 //! `<name>#<k>`, fsynced, hard-linked to `<name>` (which fails if it is taken), the folder
 //! fsynced, the staging name removed.
