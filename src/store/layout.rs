@@ -87,13 +87,19 @@ pub(crate) fn checkpoint_file_name(id: u64) -> String {
     format!("{id:020}{CHECKPOINT_EXT}")
 }
 
-/// The id a `_latest` hint names: decimal digits followed by `\n`; `None` if malformed.
+/// The id a `_latest` hint names, read strictly (LAYOUT.md §5.1): exactly the canonical
+/// decimal form of an id from 1 to `u64::MAX` (no sign, no leading zero, at most 20 digits)
+/// followed by exactly one `\n`, as writers write it. Anything else is no usable hint (`None`).
 pub(crate) fn parse_hint(bytes: &[u8]) -> Option<u64> {
-    std::str::from_utf8(bytes)
-        .ok()?
-        .strip_suffix('\n')?
-        .parse()
-        .ok()
+    let digits = bytes.strip_suffix(b"\n")?;
+    if digits.is_empty()
+        || digits.len() > 20
+        || digits[0] == b'0'
+        || !digits.iter().all(u8::is_ascii_digit)
+    {
+        return None;
+    }
+    std::str::from_utf8(digits).ok()?.parse().ok()
 }
 
 /// What an object in a stream's folder is, judged by its name.
@@ -269,6 +275,31 @@ mod tests {
     }
 
     #[test]
+    fn hints_are_read_strictly() {
+        assert_eq!(parse_hint(b"42\n"), Some(42));
+        assert_eq!(parse_hint(b"18446744073709551615\n"), Some(u64::MAX));
+        for bad in [
+            &b"42"[..],
+            b"042\n",
+            b"+42\n",
+            b"-1\n",
+            b"0\n",
+            b"\n",
+            b"",
+            b"42\n\n",
+            b"42\r\n",
+            b" 42\n",
+            b"42 \n",
+            b"18446744073709551616\n",
+            b"000000000000000000042\n",
+            b"100000000000000000000\n",
+            "\u{661}\n".as_bytes(),
+        ] {
+            assert_eq!(parse_hint(bad), None, "{:?}", String::from_utf8_lossy(bad));
+        }
+    }
+
+    #[test]
     fn objects_are_classified_by_name() {
         assert_eq!(
             classify("00000000000000000007.tdm"),
@@ -284,6 +315,8 @@ mod tests {
             ObjectKind::Temporary
         );
         assert_eq!(classify("notes.txt"), ObjectKind::Foreign);
+        // 20 digits beyond u64::MAX: not a checkpoint name.
+        assert_eq!(classify("18446744073709551616.tdm"), ObjectKind::Foreign);
         assert_eq!(classify("00000000000000000007.tdm#x"), ObjectKind::Foreign);
     }
 }

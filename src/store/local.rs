@@ -45,6 +45,8 @@ pub(crate) enum Outcome {
     Taken(Option<Bytes>),
     /// The file was created, but reading it back did not return what was written.
     LostWrite,
+    /// The id is taken by something that is not a file (a directory): no checkpoint.
+    NotAFile,
 }
 
 impl Attempt {
@@ -87,6 +89,9 @@ impl Attempt {
         match linked {
             Ok(()) => {}
             Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+                if std::fs::metadata(&target).is_ok_and(|m| !m.is_file()) {
+                    return Ok(Outcome::NotAFile);
+                }
                 return Ok(Outcome::Taken(read_optional(&target)?));
             }
             Err(e) => return Err(e),
