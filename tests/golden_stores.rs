@@ -522,6 +522,11 @@ async fn a_newer_format_stops_readers_writers_and_compaction() {
         let policy = tidemark::store::RetentionPolicy::new(std::time::Duration::ZERO, 1);
         let err = store.compact(stream, &policy, false).await.unwrap_err();
         assert!(is_newer(&err), "{stream}: {err:?}");
+        let err = store.verify(stream, |_, _| {}).await.unwrap_err();
+        assert!(
+            matches!(err, StoreError::NewerFormat { .. }),
+            "{stream}: {err:?}"
+        );
         // Nothing was written or deleted.
         let mut after = Vec::new();
         files_under(tmp.path(), &mut after);
