@@ -528,7 +528,8 @@ impl StreamWriter {
                 stream: self.stream.clone(),
                 id,
                 reason: format!(
-                    "it holds an object that is not a checkpoint of this stream: {damage}"
+                    "it holds a damaged object ({})",
+                    crate::error_chain(&damage)
                 ),
             }),
         }
