@@ -628,3 +628,78 @@ fn a_checkpoint_renders_as_its_file_without_the_two_file_keys() {
         );
     }
 }
+
+/// The reference reader's verdict on `bytes`: Ok(JSON) or Err(kind).
+fn python_reader(bytes: &[u8]) -> Result<String, String> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("file.tdm");
+    fs::write(&path, bytes).unwrap();
+    let out = std::process::Command::new("python3")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("format-spec/reference/tidemark_reader.py"))
+        .arg(&path)
+        .output()
+        .expect("python3 must be installed to run the reference reader");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    match out.status.code() {
+        Some(0) => Ok(String::from_utf8(out.stdout).unwrap()),
+        Some(1) => Err(stderr
+            .strip_prefix("error: ")
+            .and_then(|r| r.split(':').next())
+            .unwrap_or_else(|| panic!("{stderr}"))
+            .to_owned()),
+        _ => panic!("reference reader failed: {stderr}"),
+    }
+}
+
+#[test]
+fn large_limits_at_and_past_their_bound() {
+    // The limits whose files are too large to keep as golden files (FORMAT.md §5): built here,
+    // at the bound (valid) and one past it (invalid_checkpoint), read by both readers.
+    let names: Vec<String> = (0..=100_000).map(|i| format!("{i:06}")).collect();
+    let topics = |n: usize| -> Vec<RawTopic<'_>> {
+        names[..n]
+            .iter()
+            .map(|name| (name.as_bytes(), vec![(0, 0)]))
+            .collect()
+    };
+    let partitions = |n: usize| vec![(T, vec![(0u64, 0u64); n])];
+    let metadata = |value_len: usize| vec![(b"k".to_vec(), vec![7u8; value_len])];
+    let max_meta = format::limits::MAX_METADATA_BYTES as usize - 1; // plus the 1-byte key
+    let cases = [
+        (
+            "topics",
+            v1(&raw_body(b"s", &topics(100_000), &[])),
+            v1(&raw_body(b"s", &topics(100_001), &[])),
+        ),
+        (
+            "partitions",
+            v1(&raw_body(b"s", &partitions(1_000_000), &[])),
+            v1(&raw_body(b"s", &partitions(1_000_001), &[])),
+        ),
+        (
+            "metadata bytes",
+            v1(&raw_body(b"s", &topics(1), &metadata(max_meta))),
+            v1(&raw_body(b"s", &topics(1), &metadata(max_meta + 1))),
+        ),
+    ];
+    for (what, at, past) in cases {
+        let decoded = format::decode_with_report(&at).unwrap_or_else(|e| panic!("{what}: {e}"));
+        assert_eq!(
+            format::encode(&decoded.checkpoint).unwrap(),
+            at,
+            "{what}: canonical"
+        );
+        assert_eq!(
+            python_reader(&at),
+            Ok(format::to_json(&decoded)),
+            "{what} at the bound"
+        );
+        let err = format::decode(&past).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidCheckpoint, "{what}: {err}");
+        assert_eq!(
+            python_reader(&past),
+            Err("invalid_checkpoint".into()),
+            "{what} past it"
+        );
+    }
+}

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Independent reference reader of a tidemark store on local disk (../LAYOUT.md).
 
-Written from LAYOUT.md section 5 alone; decodes checkpoint files with tidemark_reader.py.
+It follows LAYOUT.md section 5 rule by rule (section numbers are in the comments) and uses no
+tidemark code; it decodes checkpoint files with tidemark_reader.py.
 It finds the newest checkpoint of a stream exactly as the layout spec says, and counts the
 existence checks and listings it makes, so that implementations can be compared by those too.
 
