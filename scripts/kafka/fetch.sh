@@ -16,8 +16,13 @@ if [ "$(cat "$LIB/.resolved" 2>/dev/null)" != "$SUM" ]; then
   echo "resolving Apache Kafka $VERSION jars into $LIB" >&2
   rm -rf "$LIB"
   mkdir -p "$LIB"
-  mvn -q -B -Dstyle.color=never -f "$HERE/pom.xml" -Dmaven.repo.local="$CACHE/m2" \
-    dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$LIB" >&2
+  if ! mvn -B -Dmaven.repo.local="$CACHE/m2" -f "$HERE/pom.xml" \
+    dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$LIB" \
+    >"$LIB.mvn.log" 2>&1; then
+    tail -n 40 "$LIB.mvn.log" >&2
+    echo "resolving the jars failed (log: $LIB.mvn.log)" >&2
+    exit 1
+  fi
   echo "$SUM" >"$LIB/.resolved"
 fi
 echo "$LIB"
