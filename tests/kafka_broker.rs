@@ -1,4 +1,4 @@
-//! The Kafka integration against a real Kafka-protocol broker (tansu, started by
+//! The Kafka integration against a real broker (Apache Kafka 4, started by
 //! scripts/test.sh; outside CI the mock cluster stands in): first start, exact resume after a
 //! stop, offsets mirrored to the consumer group, and an upgraded consumer's restart.
 

@@ -3,7 +3,7 @@
 //! then run to the end. Every message must be in the at-least-once sink at least once, and in
 //! the exactly-once sink exactly once.
 //!
-//! The broker is `TIDEMARK_TEST_KAFKA` (the tansu broker scripts/test.sh starts); without it,
+//! The broker is `TIDEMARK_TEST_KAFKA` (the Apache Kafka broker scripts/test.sh starts); without it,
 //! outside CI, librdkafka's mock cluster (reachable over TCP by the example processes) stands
 //! in. Under `CI=true` a missing broker is an error.
 

@@ -123,7 +123,7 @@ pub fn committed<C: ConsumerContext>(
         .collect()
 }
 
-/// A broker for a test: `TIDEMARK_TEST_KAFKA` (the tansu broker scripts/test.sh starts), or,
+/// A broker for a test: `TIDEMARK_TEST_KAFKA` (the Apache Kafka broker scripts/test.sh starts), or,
 /// outside CI only, librdkafka's mock cluster (reachable over TCP), kept alive with it.
 pub struct Broker {
     pub bootstrap: String,
@@ -139,7 +139,7 @@ pub fn broker() -> Broker {
         _ => {
             assert!(
                 std::env::var("CI").as_deref() != Ok("true"),
-                "CI=true but TIDEMARK_TEST_KAFKA is not set: these tests need the tansu broker \
+                "CI=true but TIDEMARK_TEST_KAFKA is not set: these tests need the Apache Kafka broker \
                  that scripts/test.sh starts"
             );
             let mock = MockCluster::new(1).unwrap();
