@@ -13,7 +13,8 @@ cd "$(dirname "$0")/.."
 CACHE="${TIDEMARK_CACHE:-$HOME/.cache/tidemark}"
 VENV="$CACHE/venv"
 mkdir -p "$CACHE"
-log() { printf '\n== %s\n' "$*"; }
+START=$SECONDS
+log() { printf '\n== [%ds] %s\n' "$((SECONDS - START))" "$*"; }
 
 # --- Python venv with moto (an S3-compatible server) -------------------------------------
 if [ ! -x "$VENV/bin/moto_server" ] || ! "$VENV/bin/python" -c 'import boto3, moto' 2>/dev/null; then
@@ -146,3 +147,5 @@ cargo test --features hdfs --doc
 log "fuzz corpus replay, and the fuzz targets still build"
 # (the replay itself is tests/fuzz_corpus.rs, run above)
 ( cd fuzz && cargo check --quiet --bins )
+
+log "all checks and tests passed"

@@ -150,7 +150,7 @@ fn crash_and_finish(name: &str, protocol: &str) -> (BTreeMap<(i32, i64), u32>, u
         assert_eq!(
             fields[3],
             format!("{p}:{o}"),
-            "payload does not match its offset"
+            "payload does not match its offset: {line:?}"
         );
         *counts.entry((p, o)).or_insert(0u32) += 1;
     }

@@ -167,11 +167,12 @@ pub fn hdfs_url(test: &str) -> Option<String> {
     let ci = std::env::var("CI").as_deref() == Ok("true");
     match std::env::var("TIDEMARK_TEST_HDFS") {
         Ok(url) if !url.is_empty() => {
-            assert!(
-                cfg!(feature = "hdfs"),
-                "TIDEMARK_TEST_HDFS is set but the tests were built without the `hdfs` feature: \
-                 run them with `--features hdfs`"
-            );
+            if !cfg!(feature = "hdfs") {
+                panic!(
+                    "TIDEMARK_TEST_HDFS is set but the tests were built without the `hdfs` \
+                     feature: run them with `--features hdfs`"
+                );
+            }
             Some(format!(
                 "{}/tidemark-test/{test}-{}-{}",
                 url.trim_end_matches('/'),
