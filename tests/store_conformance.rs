@@ -127,10 +127,10 @@ mod cases {
     }
 
     pub async fn a_thousand_commits(loc: &Location) {
-        // On HDFS each commit waits for the NameNode to complete its file: the client's first
-        // `complete` call usually races the DataNode's block report and hdfs-native retries
-        // after 500 ms, so a commit takes about half a second there. 200 commits still cross
-        // the hint interval a dozen times.
+        // On HDFS each commit waits for the NameNode to complete its files: the client's
+        // first `complete` call usually races the DataNode's block report (the NameNode's log
+        // says "COMMITTED but not COMPLETE") and hdfs-native retries only after 500 ms. 200
+        // commits still cross the hint interval a dozen times.
         let n: i64 = if matches!(loc, Location::Hdfs { .. }) {
             200
         } else {

@@ -55,8 +55,9 @@ fn sigkill_at_random_moments_never_loses_an_acknowledged_commit() {
 #[test]
 fn sigkill_at_random_moments_on_hdfs() {
     if let Some(url) = stores::hdfs_url("crash") {
-        // A commit takes about half a second on HDFS: kill within a second, so that some
-        // commits are acknowledged between kills and others are cut off mid-write.
+        // An HDFS commit usually waits for hdfs-native's 500 ms retry of the file completion:
+        // kill within a second, so that some commits are acknowledged between kills and
+        // others are cut off mid-write.
         crash(&url, HDFS_KILLS, 1_000_000);
     }
 }
