@@ -58,6 +58,10 @@ export TIDEMARK_TEST_S3_ENDPOINT="http://127.0.0.1:$S3_PORT"
 export TIDEMARK_TEST_S3_BUCKET=tidemark-test
 
 # --- Apache Kafka 4 (KRaft, one node; jars from Maven Central) and HDFS (MiniDFSCluster) ---
+# The jars first, one after the other (two Maven processes must not fill one local repository
+# at the same time); the start scripts find them cached.
+scripts/kafka/fetch.sh >/dev/null
+scripts/hdfs/fetch.sh >/dev/null
 RUN_DIR=$(mktemp -d)
 PIDS_DIRS+=("$RUN_DIR")
 # Both JVMs start at the same time; each start script waits for its server and, when it fails,
