@@ -145,6 +145,14 @@ pub enum StoreError {
         /// What was found there.
         reason: String,
     },
+    /// The stream's ids are used up: its newest id is the largest the format allows.
+    #[error("stream {stream:?} has no id left after {last} (the largest the format allows)")]
+    IdsExhausted {
+        /// The stream.
+        stream: String,
+        /// Its newest id.
+        last: u64,
+    },
     /// The backend does not enforce create-if-absent writes, so commits cannot be fenced.
     #[error(
         "store {store} does not enforce create-if-absent writes (a second conditional write to {path} succeeded); refusing to write. Use a backend that supports conditional writes, or opt out explicitly with allow_unconditional_writes"
@@ -204,6 +212,9 @@ pub enum Damage {
         /// The id in the file.
         found: u64,
     },
+    /// Something at the name holds no readable object (a directory with a checkpoint name).
+    #[error("not a file")]
+    NotAFile,
 }
 
 impl Damage {
@@ -215,6 +226,7 @@ impl Damage {
             Damage::Format(e) => e.kind().as_str(),
             Damage::WrongStream { .. } => "wrong_stream",
             Damage::WrongId { .. } => "wrong_id",
+            Damage::NotAFile => "not_a_file",
         }
     }
 }

@@ -20,7 +20,8 @@ pub struct VerifyReport {
     /// Ids missing between the lowest and the highest retained id (compaction only removes the
     /// oldest, so gaps mean lost or hand-deleted files).
     pub gaps: Vec<(u64, u64)>,
-    /// Temporary files left by interrupted writes.
+    /// Temporary files left by interrupted writes: harmless leftovers (no reader ever reads
+    /// them, the next writer to open the stream and compaction remove them), not problems.
     pub temporary: Vec<String>,
     /// Objects tidemark did not write.
     pub foreign: Vec<String>,
@@ -29,12 +30,10 @@ pub struct VerifyReport {
 }
 
 impl VerifyReport {
-    /// Whether anything is wrong (damaged files, gaps, leftovers, foreign objects).
+    /// Whether anything is wrong (damaged files, gaps, foreign objects). Temporary files of
+    /// interrupted writes are harmless and do not count.
     pub fn has_problems(&self) -> bool {
-        !self.damaged.is_empty()
-            || !self.gaps.is_empty()
-            || !self.temporary.is_empty()
-            || !self.foreign.is_empty()
+        !self.damaged.is_empty() || !self.gaps.is_empty() || !self.foreign.is_empty()
     }
 }
 
