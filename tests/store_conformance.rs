@@ -156,7 +156,7 @@ mod cases {
             .into_iter()
             .map(|t| t.0)
             .collect();
-        assert_eq!(left, [in_flight.clone()]);
+        assert_eq!(left, [in_flight]);
         // A new writer's claim fences every older writer: staging files up to its claim are
         // no one's any more, and it removes them.
         let second = store.writer("s", config("app")).await.unwrap();
