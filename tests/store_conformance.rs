@@ -1,15 +1,14 @@
 //! The conformance suite: every case runs against every backend (memory, local disk, S3 on a
 //! real S3-compatible server when available, HDFS when configured).
 
-#[path = "common/stores.rs"]
-mod stores;
+use tidemark_testkit::stores;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use object_store::ObjectStoreExt;
-use stores::{FaultyStore, Location, Op, locations};
+use stores::{CountingStore, Location, Op, locations};
 use tidemark::Offsets;
 use tidemark::store::{
     Damage, HistoryQuery, ManualClock, NewCheckpoint, RetentionPolicy, StoreError, StoreOptions,
@@ -702,7 +701,7 @@ mod cases {
 
     pub async fn a_backend_ignoring_conditional_writes_is_refused(loc: &Location) {
         let (raw, _) = loc.raw();
-        let ignoring = FaultyStore::new(raw);
+        let ignoring = CountingStore::new(raw);
         ignoring
             .ignore_conditional
             .store(true, std::sync::atomic::Ordering::SeqCst);
@@ -730,7 +729,7 @@ mod cases {
         w.commit(NewCheckpoint::new(offsets(1))).await.unwrap();
         // A backend that does enforce them passes the check.
         let (raw, _) = loc.raw();
-        let honest = FaultyStore::new(raw);
+        let honest = CountingStore::new(raw);
         loc.wrapped(&honest, StoreOptions::default())
             .writer("s2", config("app"))
             .await
@@ -739,7 +738,7 @@ mod cases {
 
     pub async fn latest_costs_a_constant_number_of_requests(loc: &Location) {
         let (raw, _) = loc.raw();
-        let counting = FaultyStore::new(raw);
+        let counting = CountingStore::new(raw);
         let store = loc.wrapped(&counting, StoreOptions::default());
         let mut writer = store.writer("n", config("app")).await.unwrap();
         let mut costs = Vec::new();

@@ -2,8 +2,7 @@
 //! checking output and exit codes, bad input included; the Kafka-backed subcommands against a
 //! broker (Apache Kafka in CI); and the demo.
 
-#[path = "../../tests/common/kafka.rs"]
-mod kafka;
+use tidemark_testkit::kafka;
 
 use std::io::Read;
 use std::process::{Command, Output, Stdio};
@@ -49,28 +48,12 @@ fn targets(test: &str) -> Vec<Target> {
         env: Vec::new(),
         _dir: Some(dir),
     }];
-    match std::env::var("TIDEMARK_TEST_S3_ENDPOINT") {
-        Ok(endpoint) if !endpoint.is_empty() => {
-            let nanos = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos();
-            out.push(Target {
-                url: format!("s3://tidemark-test/cli-{test}-{nanos}"),
-                env: vec![
-                    ("AWS_ENDPOINT".into(), endpoint),
-                    ("AWS_ALLOW_HTTP".into(), "true".into()),
-                    ("AWS_REGION".into(), "us-east-1".into()),
-                    ("AWS_ACCESS_KEY_ID".into(), "testing".into()),
-                    ("AWS_SECRET_ACCESS_KEY".into(), "testing".into()),
-                ],
-                _dir: None,
-            });
-        }
-        _ => assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "CI=true but TIDEMARK_TEST_S3_ENDPOINT is not set (scripts/test.sh starts moto)"
-        ),
+    if let Some(server) = tidemark_testkit::s3::server() {
+        out.push(Target {
+            url: server.url(&format!("cli-{test}")),
+            env: server.env(),
+            _dir: None,
+        });
     }
     out
 }
