@@ -131,20 +131,28 @@ mod cases {
     pub async fn staging_files_in_flight_are_never_compacted_and_a_new_writer_cleans_stale_ones(
         loc: &Location,
     ) {
-        let store = loc.open();
+        let clock = Arc::new(ManualClock::new(SystemTime::now()));
+        let store = loc.open_with(StoreOptions {
+            clock: clock.clone(),
+            ..StoreOptions::default()
+        });
         let mut writer = store.writer("s", config("app")).await.unwrap();
         writer.commit(NewCheckpoint::new(offsets(1))).await.unwrap();
         let newest = writer.last_id();
         let stale = plant_staging(loc, "s", newest).await;
         let in_flight = plant_staging(loc, "s", newest + 1).await;
+        // Nothing younger than a minute is touched, whatever the rules by id say.
+        let mut policy = RetentionPolicy::new(Duration::from_secs(86400), 10);
+        policy.temporary_grace = Duration::ZERO;
+        let r = store.compact("s", &policy, false).await.unwrap();
+        assert!(r.temporary_deleted.is_empty(), "{r:?}");
+        clock.advance(Duration::from_secs(120));
         // Harmless leftovers: verify reports them, but no problem.
         let report = store.verify("s", |_, _| {}).await.unwrap();
         assert_eq!(report.temporary.len(), 2);
         assert!(!report.has_problems(), "{report:?}");
         // No grace period makes compaction delete the staging file of the id a live writer
         // writes next; the stale one goes.
-        let mut policy = RetentionPolicy::new(Duration::from_secs(86400), 10);
-        policy.temporary_grace = Duration::ZERO;
         let r = store.compact("s", &policy, false).await.unwrap();
         assert_eq!(r.temporary_deleted, [stale]);
         let left: Vec<String> = store

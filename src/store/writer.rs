@@ -238,17 +238,25 @@ impl Store {
         }
     }
 
-    /// Deletes the staging files of interrupted writes of ids up to `claim_id`: after the claim
-    /// no live writer can own them (an older writer writing there is fenced, a newer one
-    /// writes above). A failure is logged, not returned: they are harmless leftovers.
+    /// Deletes the staging files of interrupted writes of ids up to `claim_id` that are at
+    /// least a minute old: after the claim no live writer can own them (an older writer
+    /// committing there is fenced, a newer one writes above, and a claim racing this one
+    /// finishes its create within the minute). A failure is logged, not returned: they are
+    /// harmless leftovers.
     async fn remove_stale_staging(&self, stream: &str, paths: &StreamPaths, claim_id: u64) {
         let cleaned = async {
             let listing = self.list(stream).await?;
+            let now = self.inner.options.clock.now();
+            let old_enough = |modified: &std::time::SystemTime| {
+                now.duration_since(*modified)
+                    .is_ok_and(|age| age >= layout::MIN_TEMPORARY_AGE)
+            };
             let stale: Vec<_> = listing
                 .temporary
                 .iter()
-                .filter(|(name, _, _)| {
+                .filter(|(name, modified, _)| {
                     layout::temporary_target(name).is_some_and(|id| id <= claim_id)
+                        && old_enough(modified)
                 })
                 .map(|(name, _, _)| paths.dir().clone().join(name.as_str()))
                 .collect();
