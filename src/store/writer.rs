@@ -10,7 +10,7 @@ use bytes::Bytes;
 
 use super::backend::{Attempt, Created, Outcome};
 use super::compact::{CompactionReport, RetentionPolicy};
-use super::error::{Result, StoreError, WriterInfo};
+use super::error::{ConflictReason, Result, StoreError};
 use super::layout::StreamPaths;
 use super::{Store, check_checkpoint};
 use crate::format::{self, Checkpoint, Offsets, Writer};
@@ -133,7 +133,7 @@ pub struct StreamWriter {
     paths: StreamPaths,
     writer: Writer,
     last_id: u64,
-    fenced_by: Option<WriterInfo>,
+    fenced_by: Option<Writer>,
     commits_since_hint: u64,
     /// Local-disk commit attempts run on the calling thread (the blocking facade), not on
     /// tokio's blocking pool.
@@ -141,7 +141,8 @@ pub struct StreamWriter {
     commits_since_compaction: u64,
     last_compaction: Instant,
     compaction_running: Arc<AtomicBool>,
-    last_compaction_report: Arc<Mutex<Option<std::result::Result<CompactionReport, String>>>>,
+    last_compaction_report:
+        Arc<Mutex<Option<std::result::Result<CompactionReport, Arc<StoreError>>>>>,
     config: WriterConfig,
 }
 
@@ -210,7 +211,9 @@ impl Store {
                     return Err(StoreError::Conflict {
                         stream: stream.to_owned(),
                         id: claim_id,
-                        reason: format!("could not claim the stream in {MAX_ATTEMPTS} attempts"),
+                        reason: ConflictReason::Contended {
+                            attempts: MAX_ATTEMPTS,
+                        },
                     });
                 }
             }
@@ -284,8 +287,11 @@ impl StreamWriter {
         &self.stream
     }
 
-    /// The result of the last background compaction, if one has finished.
-    pub fn last_compaction(&self) -> Option<std::result::Result<CompactionReport, String>> {
+    /// The result of the last background compaction, if one has finished (its error shared,
+    /// as the writer keeps it until the next compaction).
+    pub fn last_compaction(
+        &self,
+    ) -> Option<std::result::Result<CompactionReport, Arc<StoreError>>> {
         self.last_compaction_report
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -384,7 +390,9 @@ impl StreamWriter {
         Err(StoreError::Conflict {
             stream: self.stream.clone(),
             id: self.last_id + 1,
-            reason: format!("the id kept changing under this writer in {MAX_ATTEMPTS} attempts"),
+            reason: ConflictReason::Contended {
+                attempts: MAX_ATTEMPTS,
+            },
         })
     }
 
@@ -398,29 +406,25 @@ impl StreamWriter {
                 Ok(())
             }
             Ok(existing) if existing.writer.epoch > self.writer.epoch => {
-                let by = WriterInfo::from(&existing.writer);
-                self.fenced_by = Some(by.clone());
-                Err(self.fenced(id, by))
+                self.fenced_by = Some(existing.writer.clone());
+                Err(self.fenced(id, existing.writer))
             }
             Ok(existing) => Err(StoreError::Conflict {
                 stream: self.stream.clone(),
                 id,
-                reason: format!(
-                    "it holds a checkpoint of an older writer, {}",
-                    WriterInfo::from(&existing.writer)
-                ),
+                reason: ConflictReason::OlderWriter {
+                    writer: existing.writer,
+                },
             }),
             Err(damage) => Err(StoreError::Conflict {
                 stream: self.stream.clone(),
                 id,
-                reason: format!(
-                    "it holds an object that is not a checkpoint of this stream: {damage}"
-                ),
+                reason: ConflictReason::NotACheckpoint { damage },
             }),
         }
     }
 
-    fn fenced(&self, id: u64, by: WriterInfo) -> StoreError {
+    fn fenced(&self, id: u64, by: Writer) -> StoreError {
         StoreError::Fenced {
             stream: self.stream.clone(),
             id,
@@ -453,9 +457,9 @@ impl StreamWriter {
             let result = store
                 .compact(&stream, &policy, false)
                 .await
-                .map_err(|e| crate::error_chain(&e));
+                .map_err(Arc::new);
             if let Err(e) = &result {
-                tracing::warn!(stream, error = %e, "background compaction failed");
+                tracing::warn!(stream, error = %crate::error_chain(e.as_ref()), "background compaction failed");
             }
             *report.lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
             running.store(false, Ordering::SeqCst);
