@@ -56,6 +56,7 @@ conformance!(
     a_backend_ignoring_conditional_writes_is_refused,
     latest_costs_a_constant_number_of_requests,
     history_filters_by_time_and_limit,
+    a_newer_format_stops_latest_and_writers,
 );
 
 mod cases {
@@ -685,5 +686,61 @@ mod cases {
             .await
             .unwrap();
         assert!(since.iter().all(|e| e.committed_at >= newest) && !since.is_empty());
+    }
+
+    pub async fn a_newer_format_stops_latest_and_writers(loc: &Location) {
+        let store = loc.open();
+        let mut writer = store.writer("n", config("app")).await.unwrap();
+        writer.commit(NewCheckpoint::new(offsets(5))).await.unwrap();
+        let good = writer.last_id();
+        let bytes = store.get_bytes("n", good).await.unwrap().unwrap().to_vec();
+        let (raw, root) = loc.raw();
+        let dir = if root.is_empty() {
+            String::new()
+        } else {
+            format!("{root}/")
+        };
+        let put = |id: u64, content: Vec<u8>| {
+            let raw = raw.clone();
+            let path = object_store::path::Path::from(format!("{dir}streams/n/{id:020}.tdm"));
+            async move { raw.put(&path, content.into()).await.unwrap() }
+        };
+        let with_header = |major: u16, minor: u16, flags: u32, id: u64| {
+            // The good checkpoint re-encoded with another id, then its header patched.
+            let mut c = tidemark::format::decode(&bytes).unwrap();
+            c.id = id;
+            let mut b = tidemark::format::encode(&c).unwrap();
+            b[8..10].copy_from_slice(&major.to_le_bytes());
+            b[10..12].copy_from_slice(&minor.to_le_bytes());
+            b[12..16].copy_from_slice(&flags.to_le_bytes());
+            let end = b.len() - 4;
+            let crc = crc32fast::hash(&b[..end]);
+            b[end..].copy_from_slice(&crc.to_le_bytes());
+            b
+        };
+        // A newer minor version is read as usual.
+        put(good + 1, with_header(1, 3, 0, good + 1)).await;
+        assert_eq!(store.latest("n").await.unwrap().unwrap().id, good + 1);
+        // A newer major version, or an unknown required feature, stops latest, get and writers.
+        for (major, flags, version) in [(2u16, 0u32, "2.0"), (1, 1, "1.0")] {
+            let id = good + 2;
+            put(id, with_header(major, 0, flags, id)).await;
+            let newer = |e: &StoreError| {
+                matches!(e, StoreError::NewerFormat { id: i, version: v, required_features, .. }
+                    if *i == id && v.to_string() == version && *required_features == flags)
+            };
+            let err = store.latest("n").await.unwrap_err();
+            assert!(newer(&err), "{err:?}");
+            assert!(newer(&store.get("n", id).await.unwrap_err()));
+            let err = loc.open().writer("n", config("app2")).await.unwrap_err();
+            assert!(newer(&err), "{err:?}");
+            // The running writer's next id is taken by it: it stops, writing nothing.
+            let err = writer
+                .commit(NewCheckpoint::new(offsets(6)))
+                .await
+                .unwrap_err();
+            assert!(matches!(err, StoreError::NewerFormat { .. }), "{err:?}");
+            assert_eq!(store.get_bytes("n", id + 1).await.unwrap(), None);
+        }
     }
 }

@@ -162,8 +162,10 @@ pub(crate) async fn run(command: Command, out: &Out) -> CmdResult {
         Command::Cat { file } => {
             let bytes = std::fs::read(&file)
                 .map_err(|e| fail(format!("cannot read {}: {e}", file.display())))?;
-            let decoded = format::decode_with_report(&bytes)
-                .map_err(|e| fail(format!("{}: {}", file.display(), tidemark::error_chain(&e))))?;
+            let decoded = match format::decode_with_report(&bytes) {
+                Ok(decoded) => decoded,
+                Err(e) => return Err(render::decode_error(&e, out)),
+            };
             if out.json {
                 out.print(&format::to_json(&decoded))
             } else {

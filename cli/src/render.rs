@@ -6,7 +6,7 @@ use tidemark::ops::{
 };
 use tidemark::{Checkpoint, Offsets, Writer};
 
-use crate::cli::CmdResult;
+use crate::cli::{CmdResult, Failure, fail};
 use crate::output::{self, Out, table};
 
 /// `Writer` as one phrase: `billing 2.3.0 on host-1 (epoch 4)`.
@@ -354,4 +354,25 @@ pub(crate) fn lag(report: &LagReport, watch: bool, out: &Out) -> CmdResult {
 /// `tidemark export --format json`: `{topic: {partition: offset}}`.
 pub(crate) fn offsets(offsets: &Offsets, out: &Out) -> CmdResult {
     out.json(offsets)
+}
+
+/// A file that does not decode (FORMAT.md §9): `error: <kind>: <message>` on stderr, or with
+/// `--json` `{"error": "<kind>", "message": "<message>"}` on stdout; a failure either way.
+pub(crate) fn decode_error(e: &tidemark::format::FormatError, out: &Out) -> Failure {
+    #[derive(serde::Serialize)]
+    struct DecodeError<'a> {
+        error: &'a str,
+        message: String,
+    }
+    let report = DecodeError {
+        error: e.kind().as_str(),
+        message: tidemark::error_chain(e),
+    };
+    if !out.json {
+        return fail(format!("{}: {}", report.error, report.message));
+    }
+    match out.json(&report) {
+        Ok(()) => Failure::Reported,
+        Err(failure) => failure,
+    }
 }

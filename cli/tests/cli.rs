@@ -444,13 +444,41 @@ fn cat_decodes_any_file_and_reports_corruption() {
         .arg(vectors.join("v1-one-topic.bitflip.tdm"))
         .output()
         .unwrap();
-    assert!(error(&o).contains("checksum mismatch"));
+    let e = error(&o);
+    assert!(e.starts_with("error: checksum_mismatch: "), "{e}");
+    assert!(e.contains("checksum mismatch"), "{e}");
     let o = Command::new(BIN)
         .arg("cat")
         .arg(vectors.join("v1-one-topic.future-major.tdm"))
         .output()
         .unwrap();
     assert!(error(&o).contains("upgrade tidemark"));
+    // Every golden error file: the kind identifier first (FORMAT.md §9), as text and as JSON.
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&vectors).unwrap() {
+        let path = entry.unwrap().path();
+        let Some(name) = path.to_str().and_then(|p| p.strip_suffix(".error")) else {
+            continue;
+        };
+        let kind = std::fs::read_to_string(&path).unwrap();
+        let kind = kind.trim().split(':').next().unwrap().trim().to_owned();
+        let tdm = format!("{name}.tdm");
+        let o = Command::new(BIN).arg("cat").arg(&tdm).output().unwrap();
+        let e = error(&o);
+        assert!(e.starts_with(&format!("error: {kind}: ")), "{tdm}: {e}");
+        let o = Command::new(BIN)
+            .args(["--json", "cat"])
+            .arg(&tdm)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "{tdm}");
+        assert!(stderr(&o).is_empty(), "{tdm}: {}", stderr(&o));
+        let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(j["error"], kind.as_str(), "{tdm}: {j}");
+        assert!(j["message"].as_str().is_some_and(|m| !m.is_empty()), "{tdm}: {j}");
+        checked += 1;
+    }
+    assert!(checked >= 5, "only {checked} golden error files");
 }
 
 #[test]

@@ -40,7 +40,7 @@ use std::fmt;
 
 pub use body::BINCODE_CONFIG;
 pub use checkpoint::{Checkpoint, Offsets, Writer};
-pub use error::{FormatError, Malformed, Violation};
+pub use error::{ErrorKind, FormatError, Malformed, Violation};
 pub use json::{checkpoint_to_json, hex, to_json};
 
 /// The 8 bytes every checkpoint file starts with: `\x89 T D M \r \n \x1a \n`.

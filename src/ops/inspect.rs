@@ -268,6 +268,9 @@ pub struct DamagedEntry {
     pub id: u64,
     /// What is wrong with it, as one line naming the checkpoint (`checkpoint 3: ...`).
     pub reason: String,
+    /// A stable identifier of the damage ([`Damage::kind`](crate::store::Damage::kind):
+    /// a format error kind such as `checksum_mismatch`, or `wrong_stream`, `wrong_id`).
+    pub kind: String,
 }
 
 /// One stream of a [`VerificationReport`].
@@ -331,6 +334,7 @@ pub async fn verify(
                 .map(|d| DamagedEntry {
                     id: d.id,
                     reason: d.to_string(),
+                    kind: d.reason.kind().to_owned(),
                 })
                 .collect(),
             problems: r.has_problems(),

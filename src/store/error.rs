@@ -1,7 +1,7 @@
 //! Errors of the checkpoint store.
 
 use crate::Writer;
-use crate::format::FormatError;
+use crate::format::{FormatError, FormatVersion};
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -64,6 +64,26 @@ pub enum StoreError {
         /// The highest damaged id.
         newest_damaged: u64,
     },
+    /// A checkpoint of the stream was written by a newer tidemark: its format's major version
+    /// is above the ones this library reads, or it uses required features this library does
+    /// not implement. [`Store::latest`](super::Store::latest) stops here instead of falling
+    /// back to an older checkpoint (which would resume from stale offsets), and no writer of
+    /// this library opens or commits past it. Upgrade tidemark.
+    #[error(
+        "stream={stream} checkpoint={id}: written by a newer tidemark (format {version}{}): upgrade tidemark to read or write this stream",
+        features_text(*required_features)
+    )]
+    NewerFormat {
+        /// The stream.
+        stream: String,
+        /// The checkpoint's id.
+        id: u64,
+        /// The format version in the checkpoint file.
+        version: FormatVersion,
+        /// The required feature bits (flags 0-15) this library does not implement; 0 when
+        /// the major version alone is newer.
+        required_features: u32,
+    },
     /// A newer writer has claimed the stream: this writer may not commit any more.
     #[error("stream={stream} checkpoint={id}: fenced by a newer writer, {by}")]
     Fenced {
@@ -117,6 +137,14 @@ pub enum StoreError {
     },
 }
 
+fn features_text(required_features: u32) -> String {
+    if required_features == 0 {
+        String::new()
+    } else {
+        format!(", unknown required features {required_features:#06x}")
+    }
+}
+
 /// What [`StoreError::Conflict`] found.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -134,7 +162,7 @@ pub enum ConflictReason {
         writer: Writer,
     },
     /// The id holds an object that is not a checkpoint of this stream.
-    #[error("it holds an object that is not a checkpoint of this stream: {damage}")]
+    #[error("it holds a damaged object ({})", crate::error_chain(damage))]
     NotACheckpoint {
         /// What is wrong with the object.
         damage: Damage,
@@ -160,6 +188,19 @@ pub enum Damage {
         /// The id in the file.
         found: u64,
     },
+}
+
+impl Damage {
+    /// A stable identifier of the damage: the format error's kind
+    /// ([`ErrorKind::as_str`](crate::format::ErrorKind::as_str), e.g. `checksum_mismatch`), or
+    /// `wrong_stream` / `wrong_id` for a valid file in the wrong place (LAYOUT.md §5).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Damage::Format(e) => e.kind().as_str(),
+            Damage::WrongStream { .. } => "wrong_stream",
+            Damage::WrongId { .. } => "wrong_id",
+        }
+    }
 }
 
 /// A `Result` with a [`StoreError`].

@@ -275,6 +275,8 @@ mod tests {
             ObjectKind::Temporary
         );
         assert_eq!(classify("notes.txt"), ObjectKind::Foreign);
+        // 20 digits beyond u64::MAX: not a checkpoint name.
+        assert_eq!(classify("18446744073709551616.tdm"), ObjectKind::Foreign);
         assert_eq!(classify("00000000000000000007.tdm#x"), ObjectKind::Foreign);
     }
 }

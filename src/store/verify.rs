@@ -41,7 +41,9 @@ impl VerifyReport {
 impl Store {
     /// Reads every checkpoint of `stream` and checks its checksum, version, content and
     /// canonical form, the ids' continuity, and the folder for leftovers and foreign objects.
-    /// `progress(done, total)` is called after each checkpoint.
+    /// `progress(done, total)` is called after each checkpoint. Fails with
+    /// [`StoreError::NewerFormat`](super::StoreError::NewerFormat) at a checkpoint written by a
+    /// newer tidemark.
     pub async fn verify(
         &self,
         stream: &str,
@@ -75,7 +77,11 @@ impl Store {
                         report.non_canonical.push(id);
                     }
                 }
-                Err(reason) => report.damaged.push(SkippedObject { id, reason }),
+                Err(reason) => {
+                    // Written by a newer tidemark: not damage, and not this library's to judge.
+                    super::newer_format(stream, id, &bytes, &reason)?;
+                    report.damaged.push(SkippedObject { id, reason })
+                }
             }
             progress(i + 1, total);
         }

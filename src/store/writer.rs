@@ -12,7 +12,7 @@ use super::backend::{Attempt, Created, Outcome};
 use super::compact::{CompactionReport, RetentionPolicy};
 use super::error::{ConflictReason, Result, StoreError};
 use super::layout::StreamPaths;
-use super::{Store, check_checkpoint};
+use super::{Store, check_checkpoint, newer_format};
 use crate::format::{self, Checkpoint, Offsets, Writer};
 
 /// Who is writing: recorded in every checkpoint this writer commits.
@@ -164,10 +164,13 @@ impl Store {
         }
         const MAX_ATTEMPTS: usize = 32;
         let mut attempts = 0;
+        // Past every id found taken: an id whose create is refused though no checkpoint can
+        // be read there (a directory with a checkpoint name) is never claimed twice.
+        let mut floor = 1u64;
         loop {
             attempts += 1;
             let latest = self.latest_report(stream).await?;
-            let claim_id = latest.max_id.unwrap_or(0) + 1;
+            let claim_id = (latest.max_id.unwrap_or(0) + 1).max(floor);
             let base = latest
                 .checkpoint
                 .unwrap_or_else(|| Checkpoint::new(stream, Offsets::new()));
@@ -206,7 +209,10 @@ impl Store {
                 }
                 // Someone else claimed or committed this id first: read the new state and
                 // claim the next one.
-                Created::Taken(_) if attempts < MAX_ATTEMPTS => continue,
+                Created::Taken(_) if attempts < MAX_ATTEMPTS => {
+                    floor = claim_id + 1;
+                    continue;
+                }
                 Created::Taken(_) => {
                     return Err(StoreError::Conflict {
                         stream: stream.to_owned(),
@@ -320,6 +326,7 @@ impl StreamWriter {
             .with_writer(self.writer.clone());
         checkpoint.metadata = new.metadata;
         const MAX_ATTEMPTS: usize = 16;
+        let mut unreadable_at = None;
         for _ in 0..MAX_ATTEMPTS {
             let id = self.last_id + 1;
             checkpoint.id = id;
@@ -360,8 +367,17 @@ impl StreamWriter {
                     }
                     continue;
                 }
-                // It vanished between the attempt and the read (deleted): try again.
-                Outcome::Taken(None) => continue,
+                // It vanished between the attempt and the read (deleted): try again, once.
+                // Taken again with nothing readable there, it is not a file (a directory with
+                // a checkpoint name): no checkpoint of anyone, so this writer moves past it.
+                Outcome::Taken(None) if unreadable_at != Some(id) => {
+                    unreadable_at = Some(id);
+                    continue;
+                }
+                Outcome::Taken(None) => {
+                    self.last_id = id;
+                    continue;
+                }
                 Outcome::Taken(Some(found)) => {
                     if found != bytes {
                         self.judge_existing(id, &found)?;
@@ -399,7 +415,12 @@ impl StreamWriter {
     /// Decides what an object found at `id` (where this writer wanted to write) means: this
     /// writer's own earlier write (continue after it), a newer writer's (fenced), or a conflict.
     fn judge_existing(&mut self, id: u64, found: &[u8]) -> Result<()> {
-        match check_checkpoint(&self.stream, id, found) {
+        let checked = check_checkpoint(&self.stream, id, found);
+        if let Err(damage) = &checked {
+            // Written by a newer tidemark: never write past it.
+            newer_format(&self.stream, id, found, damage)?;
+        }
+        match checked {
             Ok(existing) if existing.writer.epoch == self.writer.epoch => {
                 // Written by this writer in an attempt whose result was lost.
                 self.last_id = self.last_id.max(id);
