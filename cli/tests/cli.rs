@@ -475,7 +475,10 @@ fn cat_decodes_any_file_and_reports_corruption() {
         assert!(stderr(&o).is_empty(), "{tdm}: {}", stderr(&o));
         let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
         assert_eq!(j["error"], kind.as_str(), "{tdm}: {j}");
-        assert!(j["message"].as_str().is_some_and(|m| !m.is_empty()), "{tdm}: {j}");
+        assert!(
+            j["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{tdm}: {j}"
+        );
         checked += 1;
     }
     assert!(checked >= 5, "only {checked} golden error files");

@@ -115,7 +115,7 @@ pub struct LagReport {
 }
 
 /// The lag of each partition of `checkpoint` behind its log end in `log_ends` (the high
-/// watermarks, as [`kafka::cluster_state`](crate::kafka) returns them, or built by hand).
+/// watermarks, as `kafka::cluster_state` returns them, or built by hand).
 ///
 /// ```
 /// use tidemark::{Checkpoint, ops, plan::ClusterState};

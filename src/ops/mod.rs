@@ -4,7 +4,7 @@
 //!
 //! Each operation returns a typed report (`serde::Serialize`): a table and JSON are two
 //! renderings of the same value. The planning part of a reset is pure: the modes that ask
-//! Kafka take what the cluster said as [`ResetInputs`], which [`kafka_inputs`] (feature
+//! Kafka take what the cluster said as [`ResetInputs`], which `kafka_inputs` (feature
 //! `kafka`) fills from a consumer. Operations that write validate everything before writing
 //! anything.
 //!
@@ -22,7 +22,7 @@
 //! }
 //!
 //! // How far the newest checkpoint moved, then a rewind of partition 0 by 50 messages.
-//! let diff = ops::diff(&store.get("billing", 1).await?, &store.get("billing", 2).await?);
+//! let diff = ops::diff(&store.get("billing", 2).await?, &store.get("billing", 3).await?);
 //! assert_eq!(diff.total_delta, 150 + 75);
 //! let base = ops::latest(&store, "billing").await?.checkpoint;
 //! let plan = ops::plan_reset(

@@ -141,7 +141,7 @@ impl ResetTo {
 }
 
 /// The data a reset mode reads besides the base checkpoint: what the cluster said, or an
-/// earlier checkpoint. [`load_inputs`] and [`kafka_inputs`] fill it; tests and other fronts
+/// earlier checkpoint. [`load_inputs`] and `kafka_inputs` fill it; tests and other fronts
 /// may build it by hand.
 #[derive(Debug, Clone, Default)]
 #[non_exhaustive]

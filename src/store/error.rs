@@ -92,7 +92,7 @@ pub enum StoreError {
         /// The id this writer tried to create.
         id: u64,
         /// The writer that holds the stream now.
-        by: Writer,
+        by: Box<Writer>,
     },
     /// The id this writer tried to create holds something it cannot account for: an older
     /// writer's checkpoint or an object it cannot decode. Nothing was overwritten.
@@ -159,7 +159,7 @@ pub enum ConflictReason {
     #[error("it holds a checkpoint of an older writer, {writer}")]
     OlderWriter {
         /// That checkpoint's writer.
-        writer: Writer,
+        writer: Box<Writer>,
     },
     /// The id holds an object that is not a checkpoint of this stream.
     #[error("it holds a damaged object ({})", crate::error_chain(damage))]

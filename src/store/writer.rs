@@ -121,6 +121,9 @@ pub struct Committed {
     pub size: u64,
 }
 
+/// What a background compaction ended with (its error shared: the writer keeps it).
+type CompactionResult = std::result::Result<CompactionReport, Arc<StoreError>>;
+
 /// The only writer of a stream, until a newer one opens.
 ///
 /// Opening (with [`Store::writer`]) claims the stream: it commits a *claim checkpoint* whose id
@@ -133,7 +136,7 @@ pub struct StreamWriter {
     paths: StreamPaths,
     writer: Writer,
     last_id: u64,
-    fenced_by: Option<Writer>,
+    fenced_by: Option<Box<Writer>>,
     commits_since_hint: u64,
     /// Local-disk commit attempts run on the calling thread (the blocking facade), not on
     /// tokio's blocking pool.
@@ -141,8 +144,7 @@ pub struct StreamWriter {
     commits_since_compaction: u64,
     last_compaction: Instant,
     compaction_running: Arc<AtomicBool>,
-    last_compaction_report:
-        Arc<Mutex<Option<std::result::Result<CompactionReport, Arc<StoreError>>>>>,
+    last_compaction_report: Arc<Mutex<Option<CompactionResult>>>,
     config: WriterConfig,
 }
 
@@ -427,14 +429,15 @@ impl StreamWriter {
                 Ok(())
             }
             Ok(existing) if existing.writer.epoch > self.writer.epoch => {
-                self.fenced_by = Some(existing.writer.clone());
-                Err(self.fenced(id, existing.writer))
+                let by = Box::new(existing.writer);
+                self.fenced_by = Some(by.clone());
+                Err(self.fenced(id, by))
             }
             Ok(existing) => Err(StoreError::Conflict {
                 stream: self.stream.clone(),
                 id,
                 reason: ConflictReason::OlderWriter {
-                    writer: existing.writer,
+                    writer: Box::new(existing.writer),
                 },
             }),
             Err(damage) => Err(StoreError::Conflict {
@@ -445,7 +448,7 @@ impl StreamWriter {
         }
     }
 
-    fn fenced(&self, id: u64, by: Writer) -> StoreError {
+    fn fenced(&self, id: u64, by: Box<Writer>) -> StoreError {
         StoreError::Fenced {
             stream: self.stream.clone(),
             id,
