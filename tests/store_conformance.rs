@@ -529,19 +529,7 @@ mod cases {
         writer.commit(NewCheckpoint::new(offsets(1))).await.unwrap();
         let next = writer.last_id() + 1;
         // A torn temporary file of the next checkpoint, as an interrupted write leaves it.
-        let name = match loc.local_dir() {
-            Some(dir) => {
-                let name = format!("{next:020}.tdm#1");
-                std::fs::write(dir.join("streams/t").join(&name), b"torn").unwrap();
-                name
-            }
-            None => {
-                let (raw, root) = loc.raw();
-                let dir = if root.is_empty() {
-                    String::new()
-                } else {
-                    format!("{root}/")
-                };
+        let name = plant_staging(loc, "t", next).await;
                 let name = format!(".{next:020}.tdm.tmp.1");
                 let path = object_store::path::Path::from(format!("{dir}streams/t/{name}"));
                 object_store::ObjectStoreExt::put(&raw, &path, b"torn".to_vec().into())
