@@ -530,14 +530,6 @@ mod cases {
         let next = writer.last_id() + 1;
         // A torn temporary file of the next checkpoint, as an interrupted write leaves it.
         let name = plant_staging(loc, "t", next).await;
-                let name = format!(".{next:020}.tdm.tmp.1");
-                let path = object_store::path::Path::from(format!("{dir}streams/t/{name}"));
-                object_store::ObjectStoreExt::put(&raw, &path, b"torn".to_vec().into())
-                    .await
-                    .unwrap();
-                name
-            }
-        };
         let report = store.latest_report("t").await.unwrap();
         assert!(report.skipped.is_empty());
         assert_eq!(report.checkpoint.unwrap().offsets, offsets(1));
