@@ -35,11 +35,20 @@ PY="$VENV/bin/python"
 
 # --- jars from Maven Central -----------------------------------------------------------------
 # settings.xml blocks the extra repository Spark's poms name, so that only Maven Central is used.
-fetch_jars() { # pom folder, output folder, marker jar
-  if ! ls "$2"/$3 >/dev/null 2>&1; then
+fetch_jars() { # pom folder, output folder; resolves again when the pom changes
+  local sum
+  sum=$(sha256sum "$1/pom.xml" | cut -d' ' -f1)
+  if [ "$(cat "$2/.resolved" 2>/dev/null)" != "$sum" ]; then
     log "resolving $(basename "$1") jars into $2"
-    (cd "$1" && mvn -B -q -s ../settings.xml -Dmaven.repo.local="$CACHE/m2" \
-      dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$2")
+    rm -rf "$2"
+    mkdir -p "$2"
+    if ! (cd "$1" && mvn -B -s ../settings.xml -Dmaven.repo.local="$CACHE/m2" \
+      dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$2") >"$2.mvn.log" 2>&1; then
+      tail -n 40 "$2.mvn.log" >&2
+      echo "resolving the jars failed (log: $2.mvn.log)" >&2
+      exit 1
+    fi
+    echo "$sum" >"$2/.resolved"
   fi
 }
 
@@ -90,18 +99,26 @@ export TIDEMARK_TEST_S3_BUCKET=tidemark-test
 if [ "$WHAT" != api ]; then
   SPARK_JARS="$PYCACHE/spark-kafka-$PYSPARK_VERSION"
   KAFKA_LIBS="$PYCACHE/kafka-$KAFKA_VERSION"
-  fetch_jars python/maven/spark-kafka "$SPARK_JARS" "spark-sql-kafka-0-10_2.13-$PYSPARK_VERSION.jar"
-  fetch_jars python/maven/kafka-broker "$KAFKA_LIBS" "kafka_2.13-$KAFKA_VERSION.jar"
+  fetch_jars python/maven/spark-kafka "$SPARK_JARS"
   # Spark's own jars come with the pyspark wheel: pass only the connector and what it adds.
   TIDEMARK_TEST_SPARK_JARS=$(ls "$SPARK_JARS"/spark-sql-kafka-*.jar "$SPARK_JARS"/spark-token-provider-kafka-*.jar \
     "$SPARK_JARS"/kafka-clients-*.jar "$SPARK_JARS"/commons-pool2-*.jar | paste -sd, -)
   export TIDEMARK_TEST_SPARK_JARS
 
-  # A single-node KRaft broker (Apache Kafka from Maven Central).
-  KAFKA_PORT=$(free_port)
-  CONTROLLER_PORT=$(free_port)
-  mkdir -p "$RUN_DIR/kafka/data"
-  cat >"$RUN_DIR/kafka/server.properties" <<CFG
+  # A single-node KRaft broker (Apache Kafka from Maven Central): the test bed's
+  # scripts/kafka/start.sh when the tree has it, else the same setup from python/maven.
+  if [ -x scripts/kafka/start.sh ]; then
+    log "starting Kafka (scripts/kafka/start.sh)"
+    scripts/kafka/start.sh "$RUN_DIR/kafka" >/dev/null
+    PIDS+=("$(cat "$RUN_DIR/kafka/kafka.pid")")
+    # shellcheck disable=SC1091
+    . "$RUN_DIR/kafka/env"
+  else
+    fetch_jars python/maven/kafka-broker "$KAFKA_LIBS"
+    KAFKA_PORT=$(free_port)
+    CONTROLLER_PORT=$(free_port)
+    mkdir -p "$RUN_DIR/kafka/data"
+    cat >"$RUN_DIR/kafka/server.properties" <<CFG
 process.roles=broker,controller
 node.id=1
 controller.quorum.bootstrap.servers=127.0.0.1:$CONTROLLER_PORT
@@ -118,14 +135,23 @@ num.partitions=1
 auto.create.topics.enable=false
 log.dirs=$RUN_DIR/kafka/data
 CFG
-  CLUSTER_ID=$(python3 -c 'import base64, uuid; print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))')
-  log "starting Kafka $KAFKA_VERSION on 127.0.0.1:$KAFKA_PORT"
-  java -cp "$KAFKA_LIBS/*" kafka.tools.StorageTool format --standalone -t "$CLUSTER_ID" \
-    -c "$RUN_DIR/kafka/server.properties" >"$PYCACHE/kafka-format.log" 2>&1
-  java -Xmx1G -cp "$KAFKA_LIBS/*" kafka.Kafka "$RUN_DIR/kafka/server.properties" >"$PYCACHE/kafka.log" 2>&1 &
-  PIDS+=($!)
-  wait_port "$KAFKA_PORT" kafka "$PYCACHE/kafka.log"
-  export TIDEMARK_TEST_KAFKA="127.0.0.1:$KAFKA_PORT"
+    # (an id starting with "-" would be taken for an option)
+    CLUSTER_ID=$(python3 -c 'import base64, uuid
+while (i := base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")).startswith("-"): pass
+print(i)')
+    log "starting Kafka $KAFKA_VERSION"
+    java -cp "$KAFKA_LIBS/*" kafka.tools.StorageTool format --standalone -t "$CLUSTER_ID" \
+      -c "$RUN_DIR/kafka/server.properties" >"$PYCACHE/kafka-format.log" 2>&1
+    java -Xmx1G -cp "$KAFKA_LIBS/*" kafka.Kafka "$RUN_DIR/kafka/server.properties" >"$PYCACHE/kafka.log" 2>&1 &
+    PIDS+=($!)
+    for _ in $(seq 1 1200); do
+      if grep -q 'Kafka Server started' "$PYCACHE/kafka.log"; then break; fi
+      sleep 0.1
+    done
+    wait_port "$KAFKA_PORT" kafka "$PYCACHE/kafka.log"
+    export TIDEMARK_TEST_KAFKA="127.0.0.1:$KAFKA_PORT"
+  fi
+  echo "kafka at $TIDEMARK_TEST_KAFKA"
 fi
 
 # --- tests ------------------------------------------------------------------------------------

@@ -35,8 +35,9 @@ def python_round(url: str, commits: int, partitions: int) -> float:
 
 
 def rust_round(url: str, commits: int, partitions: int) -> float:
-    out = subprocess.run([str(RUST), url, str(commits), str(partitions)], check=True,
-                         capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [str(RUST), url, str(commits), str(partitions)], check=True, capture_output=True, text=True
+    ).stdout
     return json.loads(out)["us_per_commit"]
 
 
@@ -46,8 +47,10 @@ def main() -> None:
     partitions = int(sys.argv[3]) if len(sys.argv) > 3 else 16
     if not RUST.exists():
         raise SystemExit(f"{RUST} is missing: cargo build --release --example commit_bench")
-    print(f"commit bench: {rounds} rounds x {commits} commits, {partitions} partitions, "
-          f"tidemark {tidemark.__version__}")
+    print(
+        f"commit bench: {rounds} rounds x {commits} commits, {partitions} partitions, "
+        f"tidemark {tidemark.__version__}"
+    )
     for backend in ("local", "memory"):
         py, rs = [], []
         for _ in range(rounds):
@@ -57,9 +60,11 @@ def main() -> None:
                 rs.append(rust_round(url_a, commits, partitions))
                 py.append(python_round(url_b, commits, partitions))
         p, r = statistics.median(py), statistics.median(rs)
-        print(f"  {backend:6}: python {p:8.1f} us/commit  rust {r:8.1f} us/commit  "
-              f"ratio {p / r:.2f}  (python rounds {[round(x, 1) for x in py]}, "
-              f"rust rounds {[round(x, 1) for x in rs]})")
+        print(
+            f"  {backend:6}: python {p:8.1f} us/commit  rust {r:8.1f} us/commit  "
+            f"ratio {p / r:.2f}  (python rounds {[round(x, 1) for x in py]}, "
+            f"rust rounds {[round(x, 1) for x in rs]})"
+        )
 
 
 if __name__ == "__main__":

@@ -5,7 +5,8 @@ tidemark's listener checkpointing every micro-batch.
     python spark_job.py --variant v1|v2 --checkpoint DIR [--from-tidemark] ...
 
 `--from-tidemark` starts the query from tidemark's `starting_offsets` (an upgrade: a new
-checkpoint folder), after catching up from the old query's `--previous-checkpoint` folder. The job runs until the file `--stop-file` exists, then stops the query.
+checkpoint folder), after catching up from the old query's `--previous-checkpoint` folder.
+The job runs until the file `--stop-file` exists, then stops the query.
 Progress events (batch id, walCommit time) are appended to `--events` as JSON lines.
 """
 
@@ -141,7 +142,9 @@ def main() -> None:
     df = reader.load()
 
     if args.variant == "v1":
-        out = df.select("topic", "partition", "offset", F.col("value").cast("string").alias("value"))
+        out = df.select(
+            "topic", "partition", "offset", F.col("value").cast("string").alias("value")
+        )
     else:
         # The upgraded query: another projection and a filter (that keeps every message).
         out = (

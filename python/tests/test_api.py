@@ -6,11 +6,11 @@ from __future__ import annotations
 import os
 import threading
 import time
-import tomllib
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import tomllib
 
 import tidemark
 
@@ -107,7 +107,7 @@ def _damage_newest(store, url: str, stream: str, options: dict[str, str]) -> int
         return newest.id
     import boto3
 
-    bucket, _, prefix = url[len("s3://"):].partition("/")
+    bucket, _, prefix = url[len("s3://") :].partition("/")
     s3 = boto3.client(
         "s3",
         endpoint_url=options["endpoint"],

@@ -22,9 +22,9 @@ from pathlib import Path
 
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewPartitions, NewTopic
-from conftest import require_env
 
 import tidemark
+from conftest import require_env
 from tidemark.spark import META_BATCH_ID, META_QUERY_ID, starting_offsets
 
 JOB = Path(__file__).with_name("spark_job.py")
@@ -104,17 +104,36 @@ def events(path: Path) -> list[dict]:
 class Job:
     """One driver process (the Python driver and its JVM, in their own process group)."""
 
-    def __init__(self, tmp: Path, run: int, variant: str, checkpoint: Path,
-                 previous: Path | None, common: list[str]) -> None:
+    def __init__(
+        self,
+        tmp: Path,
+        run: int,
+        variant: str,
+        checkpoint: Path,
+        previous: Path | None,
+        common: list[str],
+    ) -> None:
         self.events = tmp / f"events-{run}.jsonl"
         self.stop_file = tmp / f"stop-{run}"
         self.log = open(tmp / f"driver-{run}.log", "wb")  # noqa: SIM115
-        cmd = [sys.executable, str(JOB), "--variant", variant, "--checkpoint", str(checkpoint),
-               "--events", str(self.events), "--stop-file", str(self.stop_file), *common]
+        cmd = [
+            sys.executable,
+            str(JOB),
+            "--variant",
+            variant,
+            "--checkpoint",
+            str(checkpoint),
+            "--events",
+            str(self.events),
+            "--stop-file",
+            str(self.stop_file),
+            *common,
+        ]
         if previous is not None:
             cmd += ["--from-tidemark", "--previous-checkpoint", str(previous)]
-        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(
+            cmd, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
+        )
 
     def wait_batches(self, count: int) -> None:
         deadline = time.monotonic() + RUN_TIMEOUT
@@ -164,8 +183,20 @@ def test_kill_upgrade_add_partitions_exactly_once(tmp_path):
     store_dir = tmp_path / "store"
     stream = "crash-test"
     sink = tmp_path / "sink.sqlite"
-    common = ["--bootstrap", bootstrap, "--topic", topic, "--store", str(store_dir),
-              "--stream", stream, "--sink", str(sink), "--jars", jars]
+    common = [
+        "--bootstrap",
+        bootstrap,
+        "--topic",
+        topic,
+        "--store",
+        str(store_dir),
+        "--stream",
+        stream,
+        "--sink",
+        str(sink),
+        "--jars",
+        jars,
+    ]
     producer = BackgroundProducer(bootstrap, topic, 3)
     producer.produce(3000)
 
@@ -188,8 +219,11 @@ def test_kill_upgrade_add_partitions_exactly_once(tmp_path):
             producer.produce(500)  # into every partition, the new ones too
         if previous is not None:
             # What the upgraded query will start from, checked against the plan.
-            offsets = json.loads(starting_offsets(tidemark.Store(str(store_dir)), stream,
-                                                  [topic], bootstrap=bootstrap))
+            offsets = json.loads(
+                starting_offsets(
+                    tidemark.Store(str(store_dir)), stream, [topic], bootstrap=bootstrap
+                )
+            )
             assert sorted(int(p) for p in offsets[topic]) == list(range(partitions))
             assert any(v == -2 for v in offsets[topic].values()), offsets  # new partitions
         job = Job(tmp_path, run, variant, checkpoint, previous, common)
@@ -222,8 +256,9 @@ def test_kill_upgrade_add_partitions_exactly_once(tmp_path):
     # --- every message exactly once in the sink ---
     produced = producer.delivered
     db = sqlite3.connect(sink)
-    rows = db.execute("SELECT part, off, value, deliveries, variant FROM sink WHERE topic = ?",
-                      (topic,)).fetchall()
+    rows = db.execute(
+        "SELECT part, off, value, deliveries, variant FROM sink WHERE topic = ?", (topic,)
+    ).fetchall()
     db.close()
     in_sink = {(p, o): v for p, o, v, _, _ in rows}
     missing = sorted(set(produced) - set(in_sink))

@@ -3,13 +3,13 @@
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from os import PathLike
-from typing import Literal, Optional, Union
+from typing import Literal
 
 __version__: str
 
 Offsets = dict[str, dict[int, int]]
 Cluster = Mapping[str, Mapping[int, tuple[int, int]]]
-StartAt = Union[Literal["earliest", "latest"], int]
+StartAt = Literal["earliest", "latest"] | int
 
 class TidemarkError(Exception):
     """Base class of every error tidemark raises."""
@@ -36,7 +36,7 @@ class DamagedError(StoreError):
     stream: str
     id: int
     reason: str
-    format_kind: Optional[str]
+    format_kind: str | None
 
 class DamagedLatestError(StoreError):
     stream: str
@@ -75,7 +75,7 @@ class PlanError(TidemarkError):
     problems: list[dict[str, object]]
 
 class KafkaError(TidemarkError):
-    operation: Optional[str]
+    operation: str | None
 
 class SparkImportError(TidemarkError): ...
 
@@ -103,7 +103,7 @@ class Checkpoint:
     def offsets(self) -> Offsets: ...
     @property
     def metadata(self) -> dict[str, bytes]: ...
-    def offset(self, topic: str, partition: int) -> Optional[int]: ...
+    def offset(self, topic: str, partition: int) -> int | None: ...
 
 class HistoryEntry:
     id: int
@@ -116,7 +116,7 @@ class Committed:
 
 class CompactionReport:
     dry_run: bool
-    newest_valid: Optional[int]
+    newest_valid: int | None
     kept: int
     deleted: list[int]
     bytes_freed: int
@@ -133,7 +133,7 @@ class VerifyReport:
     gaps: list[tuple[int, int]]
     temporary: list[str]
     foreign: list[str]
-    range: Optional[tuple[int, int]]
+    range: tuple[int, int] | None
     has_problems: bool
 
 class StreamWriter:
@@ -148,8 +148,8 @@ class StreamWriter:
     def commit(
         self,
         offsets: Mapping[str, Mapping[int, int]],
-        batch_time_ms: Optional[int] = None,
-        metadata: Optional[Mapping[str, bytes]] = None,
+        batch_time_ms: int | None = None,
+        metadata: Mapping[str, bytes] | None = None,
     ) -> Committed: ...
 
 class Store:
@@ -161,52 +161,52 @@ class Store:
         *,
         strict: bool = False,
         allow_unconditional_writes: bool = False,
-        verify_writes: Optional[bool] = None,
-        **options: Union[str, bool, int],
+        verify_writes: bool | None = None,
+        **options: str | bool | int,
     ) -> None: ...
-    def latest(self, stream: str) -> Optional[Checkpoint]: ...
+    def latest(self, stream: str) -> Checkpoint | None: ...
     def latest_report(
         self, stream: str
-    ) -> tuple[Optional[Checkpoint], list[tuple[int, str]], Optional[int]]: ...
+    ) -> tuple[Checkpoint | None, list[tuple[int, str]], int | None]: ...
     def get(self, stream: str, id: int) -> Checkpoint: ...
     def history(
         self,
         stream: str,
         *,
-        since_ms: Optional[int] = None,
-        until_ms: Optional[int] = None,
-        limit: Optional[int] = None,
+        since_ms: int | None = None,
+        until_ms: int | None = None,
+        limit: int | None = None,
     ) -> list[HistoryEntry]: ...
     def streams(self) -> list[str]: ...
     def writer(
-        self, stream: str, app_name: str, app_version: str, *, host: Optional[str] = None
+        self, stream: str, app_name: str, app_version: str, *, host: str | None = None
     ) -> StreamWriter: ...
     def compact(
         self,
         stream: str,
-        ttl: Union[float, timedelta],
+        ttl: float | timedelta,
         keep: int = 1,
         dry_run: bool = True,
     ) -> CompactionReport: ...
-    def verify(self, stream: Optional[str] = None) -> list[VerifyReport]: ...
+    def verify(self, stream: str | None = None) -> list[VerifyReport]: ...
 
 class PartitionStart:
     topic: str
     partition: int
-    offset: Optional[int]
-    timestamp_ms: Optional[int]
+    offset: int | None
+    timestamp_ms: int | None
     reason: Literal[
         "first_start", "new_topic", "new_partition", "resumed", "data_loss", "ahead_of_log"
     ]
     explanation: str
     is_warning: bool
-    checkpointed: Optional[int]
+    checkpointed: int | None
     log_start: int
     log_end: int
 
 class ResumePlan:
     @property
-    def checkpoint_id(self) -> Optional[int]: ...
+    def checkpoint_id(self) -> int | None: ...
     @property
     def starts(self) -> list[PartitionStart]: ...
     @property
@@ -216,19 +216,19 @@ class ResumePlan:
     def carried_over(self) -> Offsets: ...
 
 def plan_resume(
-    checkpoint: Optional[Checkpoint],
+    checkpoint: Checkpoint | None,
     topics: Sequence[str],
     cluster: Cluster,
     *,
-    first_start: Optional[StartAt] = None,
-    new_partitions: Optional[StartAt] = None,
+    first_start: StartAt | None = None,
+    new_partitions: StartAt | None = None,
     on_data_loss: Literal["fail", "earliest"] = "fail",
     on_ahead_of_log: Literal["fail", "earliest", "latest"] = "fail",
     keep_dropped: bool = False,
 ) -> ResumePlan: ...
 def lag(
-    checkpoint: Optional[Checkpoint], cluster: Cluster
-) -> list[tuple[str, int, Optional[int], int, int]]: ...
+    checkpoint: Checkpoint | None, cluster: Cluster
+) -> list[tuple[str, int, int | None, int, int]]: ...
 def kafka_partitions(
     bootstrap: str, topics: Sequence[str], timeout: float = 10.0
 ) -> dict[str, dict[int, tuple[int, int]]]: ...
@@ -240,5 +240,5 @@ class GroupMirror:
     def mirror(self, offsets: Mapping[str, Mapping[int, int]], timeout: float = 10.0) -> None: ...
 
 def read_spark_checkpoint(
-    path: Union[str, PathLike[str]], topics: Sequence[str] = ...
+    path: str | PathLike[str], topics: Sequence[str] = ...
 ) -> tuple[int, int, Offsets, int]: ...

@@ -325,8 +325,9 @@ class TidemarkListener(_ListenerBase):  # type: ignore[misc,valid-type]
                 self.mirror.mirror(offsets, self.mirror_timeout)
             except Exception as e:  # noqa: BLE001
                 self.errors.append(e)
-                log.warning("stream %r batch %d: mirroring to the group failed: %s",
-                            stream, batch_id, e)
+                log.warning(
+                    "stream %r batch %d: mirroring to the group failed: %s", stream, batch_id, e
+                )
 
     # -- catching up after a kill ----------------------------------------------------------------
 
@@ -344,9 +345,11 @@ class TidemarkListener(_ListenerBase):  # type: ignore[misc,valid-type]
                 query_id = str(json.loads(f.readline()).get("id", ""))
         except (OSError, ValueError):
             pass
-        targets = [(self.stream, [])] if self.stream is not None else [
-            (name, [topic]) for topic, name in self.streams.items()
-        ]
+        targets = (
+            [(self.stream, [])]
+            if self.stream is not None
+            else [(name, [topic]) for topic, name in self.streams.items()]
+        )
         done = []
         for stream, topics in targets:
             try:
