@@ -17,7 +17,7 @@ WHAT="${1:-all}"
 CACHE="${TIDEMARK_CACHE:-$HOME/.cache/tidemark}"
 PYCACHE="$CACHE/python"
 VENV="$CACHE/python-venv"
-PYSPARK_VERSION=4.1.1 # also in python/maven/spark-kafka/pom.xml
+PYSPARK_VERSION=4.2.0 # also in python/maven/spark-kafka/pom.xml
 KAFKA_VERSION=4.1.1   # also in python/maven/kafka-broker/pom.xml
 mkdir -p "$PYCACHE"
 log() { printf '\n== %s\n' "$*"; }

@@ -1216,6 +1216,36 @@ fn read_spark_checkpoint(
     ))
 }
 
+/// The ids of the batches Spark completed in a checkpoint folder (local path): both
+/// `offsets/N` and `commits/N` present, ascending. Raises `SparkImportError`.
+#[pyfunction]
+fn spark_completed_batches(py: Python<'_>, path: PathBuf) -> PyResult<Vec<u64>> {
+    py.detach(|| tidemark::import::spark_completed_batches(&path))
+        .map_err(|e| PyErr::new::<SparkImportError, _>(tidemark::error_chain(&e)))
+}
+
+/// Like `read_spark_checkpoint`, for batch `batch_id`: `(batch_id, batch_timestamp_ms,
+/// offsets, source_index)`. Raises `SparkImportError`.
+#[pyfunction]
+#[pyo3(signature = (path, batch_id, topics=Vec::new()))]
+fn read_spark_batch(
+    py: Python<'_>,
+    path: PathBuf,
+    batch_id: u64,
+    topics: Vec<String>,
+) -> PyResult<(u64, u64, OffsetsArg, usize)> {
+    let names: Vec<&str> = topics.iter().map(String::as_str).collect();
+    let import = py
+        .detach(|| tidemark::import::read_spark_batch(&path, batch_id, &names))
+        .map_err(|e| PyErr::new::<SparkImportError, _>(tidemark::error_chain(&e)))?;
+    Ok((
+        import.batch_id,
+        import.batch_timestamp_ms,
+        offsets_to(&import.offsets),
+        import.source_index,
+    ))
+}
+
 /// The native module (`tidemark._tidemark`); import `tidemark` instead.
 #[pymodule]
 fn _tidemark(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -1236,6 +1266,8 @@ fn _tidemark(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(lag, m)?)?;
     m.add_function(wrap_pyfunction!(kafka_partitions, m)?)?;
     m.add_function(wrap_pyfunction!(read_spark_checkpoint, m)?)?;
+    m.add_function(wrap_pyfunction!(read_spark_batch, m)?)?;
+    m.add_function(wrap_pyfunction!(spark_completed_batches, m)?)?;
     m.add("TidemarkError", py.get_type::<TidemarkError>())?;
     m.add("StoreError", py.get_type::<StoreError_>())?;
     m.add("InvalidUrlError", py.get_type::<InvalidUrlError>())?;

@@ -90,7 +90,7 @@ def main() -> None:
     ap.add_argument("--stop-file", required=True)
     ap.add_argument("--events", required=True)
     ap.add_argument("--jars", required=True)
-    ap.add_argument("--max-offsets", type=int, default=400)
+    ap.add_argument("--max-offsets", type=int, default=1000)
     args = ap.parse_args()
 
     db = sqlite3.connect(args.sink, timeout=60)
@@ -106,6 +106,7 @@ def main() -> None:
         .appName(f"tidemark-crash-{args.variant}")
         .config("spark.jars", args.jars)
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.shuffle.partitions", "2")
         .config("spark.driver.memory", "768m")
         .getOrCreate()

@@ -227,7 +227,7 @@ def test_kill_upgrade_add_partitions_exactly_once(tmp_path):
             assert sorted(int(p) for p in offsets[topic]) == list(range(partitions))
             assert any(v == -2 for v in offsets[topic].values()), offsets  # new partitions
         job = Job(tmp_path, run, variant, checkpoint, previous, common)
-        producer.start(per_second=300)
+        producer.start(per_second=150)
         last = run == len(runs) - 1
         try:
             job.wait_batches(3 + rng.randrange(4))

@@ -48,7 +48,9 @@ from tidemark._tidemark import (
     kafka_partitions,
     lag,
     plan_resume,
+    read_spark_batch,
     read_spark_checkpoint,
+    spark_completed_batches,
 )
 
 __all__ = [
@@ -83,5 +85,7 @@ __all__ = [
     "kafka_partitions",
     "lag",
     "plan_resume",
+    "read_spark_batch",
     "read_spark_checkpoint",
+    "spark_completed_batches",
 ]

@@ -38,7 +38,8 @@ from tidemark._tidemark import (
     StreamWriter,
     kafka_partitions,
     plan_resume,
-    read_spark_checkpoint,
+    read_spark_batch,
+    spark_completed_batches,
 )
 
 try:  # PySpark is optional: starting_offsets works without it.
@@ -224,8 +225,8 @@ class TidemarkListener(_ListenerBase):  # type: ignore[misc,valid-type]
       (`{"orders": "billing-orders", "refunds": "billing-refunds"}`).
     - `query_name`: only queries with this name (`.queryName(...)`); default all.
     - `checkpoint_location`: the query's Spark checkpoint folder (local path). On
-      construction, before the query starts, the newest batch Spark completed there is
-      committed to tidemark if the last run was killed before the listener recorded it.
+      construction, before the query starts, the batches Spark completed there that the
+      listener did not record (the last run was killed) are committed (see `catch_up`).
     - `mirror`: a `GroupMirror` (Kafka bootstrap and group): offsets are also committed to
       that consumer group after each checkpoint, so that lag tools see the job. A failed
       mirror is logged, never fatal.
@@ -301,9 +302,10 @@ class TidemarkListener(_ListenerBase):  # type: ignore[misc,valid-type]
         batch_id: int,
         batch_time_ms: int | None,
         metadata: dict[str, bytes],
-    ) -> None:
+    ) -> bool:
+        """Commits one checkpoint; False (the error logged and kept) when it failed."""
         if stream in self._fenced:
-            return
+            return False
         try:
             writer = self._writer(stream)
             started = time.perf_counter()
@@ -313,11 +315,11 @@ class TidemarkListener(_ListenerBase):  # type: ignore[misc,valid-type]
             self._fenced.add(stream)
             self.errors.append(e)
             log.error("stream %r: fenced, no longer committing: %s", stream, e)
-            return
+            return False
         except Exception as e:  # noqa: BLE001 - a listener must never fail the query
             self.errors.append(e)
             log.error("stream %r batch %d: tidemark commit failed: %s", stream, batch_id, e)
-            return
+            return False
         self._last_offsets[stream] = offsets
         self.committed.append((stream, batch_id, committed.id))
         if self.mirror is not None:
@@ -328,52 +330,75 @@ class TidemarkListener(_ListenerBase):  # type: ignore[misc,valid-type]
                 log.warning(
                     "stream %r batch %d: mirroring to the group failed: %s", stream, batch_id, e
                 )
+        return True
 
     # -- catching up after a kill ----------------------------------------------------------------
 
     def catch_up(self, checkpoint_location: str | os.PathLike[str]) -> list[int]:
-        """Commits the newest batch Spark completed in `checkpoint_location` to each stream
-        whose latest checkpoint does not record it (the driver was killed between Spark's
-        commit and the listener's). Call before the query starts. Returns the batch ids
-        committed. A folder with no completed batch yet is left alone."""
+        """Commits to tidemark the batches Spark completed in `checkpoint_location` that the
+        listener did not record (the driver was killed between Spark's commits and the
+        listener's, which runs asynchronously and can lag a few batches). Call it before the
+        query starts: with the query's own folder on a restart, and with the old query's
+        folder before an upgrade computes `starting_offsets`.
+
+        For each stream: if its latest checkpoint was written for this folder's query, every
+        completed batch after the one it records is committed, in order; if the stream has no
+        checkpoint yet, the newest completed batch is; if the latest checkpoint belongs to
+        another query, nothing is (the folder is not where the stream stands). Returns the
+        batch ids committed."""
         folder = os.fspath(checkpoint_location)
         if not os.path.isdir(os.path.join(folder, "commits")):
             return []
-        query_id = ""
         try:
             with open(os.path.join(folder, "metadata"), encoding="utf-8") as f:
                 query_id = str(json.loads(f.readline()).get("id", ""))
-        except (OSError, ValueError):
-            pass
-        targets = (
-            [(self.stream, [])]
-            if self.stream is not None
-            else [(name, [topic]) for topic, name in self.streams.items()]
-        )
+        except (OSError, ValueError) as e:
+            log.warning("%s: no query id (%s), not catching up", folder, e)
+            return []
+        completed = spark_completed_batches(folder)
+        if not completed:
+            return []
+        if self.stream is not None:
+            targets: list[tuple[str, list[str]]] = [(self.stream, [])]
+        else:
+            targets = [(name, [topic]) for topic, name in self.streams.items()]
         done = []
         for stream, topics in targets:
-            try:
-                batch_id, batch_ms, offsets, index = read_spark_checkpoint(folder, topics)
-            except Exception as e:  # noqa: BLE001 - nothing completed yet, or no such source
-                log.info("stream %r: nothing to catch up from %s: %s", stream, folder, e)
-                continue
             latest = self.store.latest(stream)
-            if latest is not None:
+            if latest is None:
+                missing = completed[-1:]
+            else:
                 meta = latest.metadata
-                same_query = meta.get(META_QUERY_ID, b"").decode() == query_id
-                recorded = meta.get(META_BATCH_ID)
-                if same_query and recorded is not None and int(recorded) >= batch_id:
+                if meta.get(META_QUERY_ID, b"").decode() != query_id:
+                    log.info(
+                        "stream %r: latest checkpoint is not of query %s in %s",
+                        stream,
+                        query_id,
+                        folder,
+                    )
                     continue
-            metadata = {
-                META_BATCH_ID: str(batch_id).encode(),
-                META_QUERY_ID: query_id.encode(),
-                META_RUN_ID: b"",
-                META_QUERY_NAME: (self.query_name or "").encode(),
-                META_SOURCE: f"source {index}".encode(),
-                META_IMPORTED: folder.encode(),
-            }
-            self._commit(stream, offsets, batch_id, batch_ms or None, metadata)
-            done.append(batch_id)
+                recorded = int(meta.get(META_BATCH_ID, b"-1"))
+                missing = [b for b in completed if b > recorded]
+            for batch_id in missing:
+                try:
+                    _, batch_ms, offsets, index = read_spark_batch(folder, batch_id, topics)
+                except Exception as e:  # noqa: BLE001 - e.g. no such source in this query
+                    self.errors.append(e)
+                    log.error(
+                        "stream %r: cannot read batch %d of %s: %s", stream, batch_id, folder, e
+                    )
+                    break
+                metadata = {
+                    META_BATCH_ID: str(batch_id).encode(),
+                    META_QUERY_ID: query_id.encode(),
+                    META_RUN_ID: b"",
+                    META_QUERY_NAME: (self.query_name or "").encode(),
+                    META_SOURCE: f"source {index}".encode(),
+                    META_IMPORTED: folder.encode(),
+                }
+                if not self._commit(stream, offsets, batch_id, batch_ms or None, metadata):
+                    break
+                done.append(batch_id)
         return done
 
     # -- StreamingQueryListener ------------------------------------------------------------------
