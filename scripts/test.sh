@@ -118,18 +118,28 @@ export TIDEMARK_TEST_ZOOKEEPER="127.0.0.1:$ZK_PORT"
 # --- checks -----------------------------------------------------------------------------
 log "cargo fmt --check"
 cargo fmt --all -- --check
-log "cargo clippy (all targets, and the hdfs feature)"
-cargo clippy --all-targets -- -D warnings
-cargo clippy --all-targets --features hdfs -- -D warnings
+log "cargo clippy (the workspace with every feature; the library with none and with defaults)"
+cargo clippy --workspace --all-targets --all-features -- -D warnings
+cargo clippy -p tidemark --lib --no-default-features -- -D warnings
+cargo clippy -p tidemark --lib -- -D warnings
+log "the library's default build pulls no C Kafka client and no command-line dependencies"
+heavy=$(cargo tree -p tidemark -e normal --prefix none \
+  | grep -E '^(rdkafka|rdkafka-sys|clap|clap_complete|indicatif|tracing-subscriber) ' || true)
+if [ -n "$heavy" ]; then
+  echo "the default library build depends on: $heavy" >&2
+  exit 1
+fi
+log "docs: no broken intra-doc links"
+RUSTDOCFLAGS="-D warnings" cargo doc -p tidemark --all-features --no-deps --quiet
 
 log "reference reader over the golden files"
 python3 format-spec/reference/check_vectors.py
 
 log "cargo test"
 # The crash tests run the example binaries as separate processes, so build them first.
-cargo build --examples
-cargo test --lib --bins --tests --examples
-cargo test --doc
+cargo build --all-features --examples
+cargo test --workspace --all-features --lib --bins --tests --examples
+cargo test --workspace --all-features --doc
 
 log "fuzz corpus replay, and the fuzz targets still build"
 # (the replay itself is tests/fuzz_corpus.rs, run above)

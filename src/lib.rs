@@ -24,7 +24,8 @@
 //! assert_eq!(back.offsets.get("orders", 0), Some(1_042));
 //! # Ok::<(), tidemark::format::FormatError>(())
 //! ```
-#![deny(missing_docs)]
+
+#![deny(unreachable_pub)]
 
 pub mod format;
 pub mod import;
@@ -52,6 +53,6 @@ pub mod blocking;
 pub mod store;
 
 // The README's Rust examples are compiled as doctests.
-#[cfg(doctest)]
+#[cfg(all(doctest, feature = "kafka"))]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;

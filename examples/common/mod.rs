@@ -1,5 +1,5 @@
 //! Helpers shared by the Kafka examples: command-line options and the sink file.
-#![allow(dead_code)]
+#![allow(dead_code, unreachable_pub)] // shared by several test crates, each using a part
 
 use std::time::Duration;
 

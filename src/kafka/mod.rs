@@ -41,7 +41,6 @@
 //! # }
 //! ```
 
-pub mod demo;
 mod rebalance;
 
 use std::time::Duration;

@@ -2,11 +2,10 @@
 
 use std::time::{Duration, SystemTime};
 
-use futures::StreamExt;
 use object_store::path::Path;
 
 use super::error::Result;
-use super::{SkippedObject, Store, backend, local_io};
+use super::{SkippedObject, Store};
 
 /// Which checkpoints compaction keeps.
 ///
@@ -119,17 +118,10 @@ impl Store {
         let grace_cutoff = now
             .checked_sub(policy.temporary_grace)
             .unwrap_or(SystemTime::UNIX_EPOCH);
-        let mut local_doomed = Vec::new();
         for (name, modified, size) in listing.temporary {
             if modified < grace_cutoff {
                 report.bytes_freed += size;
-                match &self.inner.local_dir {
-                    // object_store cannot see its own staging files: remove them directly.
-                    Some(local) if name.contains('#') => {
-                        local_doomed.push(local.join(paths.dir().as_ref()).join(&name));
-                    }
-                    _ => doomed.push(paths.dir().clone().join(name.as_str())),
-                }
+                doomed.push(paths.dir().clone().join(name.as_str()));
                 report.temporary_deleted.push(name);
             }
         }
@@ -146,14 +138,7 @@ impl Store {
             {
                 self.write_hint(&paths, newest).await;
             }
-            self.delete_all(doomed).await?;
-            for file in local_doomed {
-                match std::fs::remove_file(&file) {
-                    Ok(()) => {}
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                    Err(e) => return Err(local_io("delete", paths.dir(), e)),
-                }
-            }
+            self.inner.backend.delete(doomed).await?;
         }
         Ok(report)
     }
@@ -169,26 +154,7 @@ impl Store {
             .collect();
         let count = doomed.len();
         doomed.push(paths.hint().clone());
-        self.delete_all(doomed).await?;
+        self.inner.backend.delete(doomed).await?;
         Ok(count)
-    }
-
-    /// Bulk-deletes `paths`; a path already gone counts as deleted.
-    async fn delete_all(&self, paths: Vec<Path>) -> Result<()> {
-        if paths.is_empty() {
-            return Ok(());
-        }
-        let input = futures::stream::iter(paths.into_iter().map(Ok)).boxed();
-        let mut results = self.inner.store.delete_stream(input);
-        while let Some(result) = results.next().await {
-            match result {
-                Ok(_) | Err(object_store::Error::NotFound { .. }) => {}
-                Err(e) => {
-                    let root = self.inner.root.clone();
-                    return Err(backend("delete", &root, e));
-                }
-            }
-        }
-        Ok(())
     }
 }

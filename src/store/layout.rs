@@ -87,15 +87,6 @@ pub(crate) fn checkpoint_file_name(id: u64) -> String {
     format!("{id:020}{CHECKPOINT_EXT}")
 }
 
-/// The id a `_latest` hint names: decimal digits followed by `\n`; `None` if malformed.
-pub(crate) fn parse_hint(bytes: &[u8]) -> Option<u64> {
-    std::str::from_utf8(bytes)
-        .ok()?
-        .strip_suffix('\n')?
-        .parse()
-        .ok()
-}
-
 /// What an object in a stream's folder is, judged by its name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ObjectKind {

@@ -22,27 +22,31 @@
 //! # }
 //! ```
 
+mod backend;
 mod clock;
 mod compact;
 mod error;
+mod hint;
 mod layout;
-mod local;
 mod url;
 mod verify;
 mod writer;
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::SystemTime;
 
 use bytes::Bytes;
-use futures::TryStreamExt;
+use object_store::ObjectStore;
 use object_store::path::Path;
-use object_store::{ObjectStore, ObjectStoreExt};
 use tokio::sync::OnceCell;
 
 use crate::format::{self, Checkpoint};
+use backend::Backend;
+use backend::object::ObjectBackend;
 use layout::{ObjectKind, StreamPaths};
+
+#[cfg(feature = "fault-injection")]
+pub use backend::faults::{Fault, FaultInjector, Op};
 
 pub use self::url::BackendKind;
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -97,30 +101,16 @@ pub struct Store {
 
 #[derive(Debug)]
 struct Inner {
-    store: Arc<dyn ObjectStore>,
-    /// Where the `_latest` hint is written: on local disk a second handle without fsync (the
-    /// hint is only an optimisation; checkpoints are always synced).
-    hint_store: Arc<dyn ObjectStore>,
+    backend: Arc<dyn Backend>,
     root: Path,
     kind: BackendKind,
     display: String,
-    local_dir: Option<PathBuf>,
     options: StoreOptions,
     conditional_writes_checked: OnceCell<()>,
     /// A writer rewrites the `_latest` hint every this many commits.
     hint_interval: u64,
     /// Whether commits are read back ([`StoreOptions::verify_writes`], resolved).
     verify_writes: bool,
-}
-
-/// How often writers rewrite the hint: on local disk and in memory a probe is a cheap stat,
-/// while rewriting the hint costs as much as a good part of the commit itself; on object
-/// stores every probe is a request.
-fn hint_interval(kind: BackendKind) -> u64 {
-    match kind {
-        BackendKind::Local | BackendKind::Memory => 16,
-        _ => 1,
-    }
 }
 
 /// Whether commits are read back: as asked, or by backend (see [`StoreOptions::verify_writes`]).
@@ -201,31 +191,13 @@ impl Store {
     /// Opens the store a URL names, with options.
     pub fn open_with(url: &str, options: StoreOptions) -> Result<Store> {
         let opened = url::open(url, &options.backend_options)?;
-        let hint_store: Arc<dyn ObjectStore> = match &opened.local_dir {
-            Some(dir) => Arc::new(
-                object_store::local::LocalFileSystem::new_with_prefix(dir).map_err(|e| {
-                    StoreError::InvalidUrl {
-                        url: opened.display.clone(),
-                        reason: e.to_string(),
-                    }
-                })?,
-            ),
-            None => opened.store.clone(),
-        };
-        Ok(Store {
-            inner: Arc::new(Inner {
-                store: opened.store,
-                hint_store,
-                root: opened.root,
-                kind: opened.kind,
-                display: opened.display,
-                local_dir: opened.local_dir,
-                verify_writes: verify_writes(opened.kind, options.verify_writes),
-                options,
-                conditional_writes_checked: OnceCell::new(),
-                hint_interval: hint_interval(opened.kind),
-            }),
-        })
+        Ok(Store::over(
+            opened.backend,
+            opened.root,
+            opened.kind,
+            opened.display,
+            options,
+        ))
     }
 
     /// Uses any `object_store` backend (for example one wrapped for tests or metrics), with
@@ -239,20 +211,51 @@ impl Store {
             url: root.to_owned(),
             reason: e.to_string(),
         })?;
-        Ok(Store {
+        let display = format!("{store}/{root}");
+        Ok(Store::over(
+            Arc::new(ObjectBackend::new(store)),
+            root,
+            BackendKind::Custom,
+            display,
+            options,
+        ))
+    }
+
+    fn over(
+        backend: Arc<dyn Backend>,
+        root: Path,
+        kind: BackendKind,
+        display: String,
+        options: StoreOptions,
+    ) -> Store {
+        Store {
             inner: Arc::new(Inner {
-                hint_store: store.clone(),
-                display: format!("{store}/{root}"),
-                store,
+                backend,
                 root,
-                kind: BackendKind::Custom,
-                local_dir: None,
-                verify_writes: verify_writes(BackendKind::Custom, options.verify_writes),
+                kind,
+                display,
+                verify_writes: verify_writes(kind, options.verify_writes),
                 options,
                 conditional_writes_checked: OnceCell::new(),
-                hint_interval: hint_interval(BackendKind::Custom),
+                hint_interval: hint::interval(kind),
             }),
-        })
+        }
+    }
+
+    /// The same store with every backend operation going through `injector`, which fails,
+    /// delays or loses the operations it is told to (cargo feature `fault-injection`, for
+    /// tests). Local disk included: its commits then take the composed path, one backend
+    /// operation per step.
+    #[cfg(feature = "fault-injection")]
+    pub fn with_faults(&self, injector: Arc<FaultInjector>) -> Store {
+        let backend = backend::faults::FaultyBackend::new(self.inner.backend.clone(), injector);
+        Store::over(
+            Arc::new(backend),
+            self.inner.root.clone(),
+            self.inner.kind,
+            format!("{} (with injected faults)", self.inner.display),
+            self.inner.options.clone(),
+        )
     }
 
     /// The kind of backend.
@@ -389,43 +392,26 @@ impl Store {
     /// checkpoint.
     pub async fn list(&self, stream: &str) -> Result<StreamListing> {
         let paths = self.paths(stream)?;
-        let dir = paths.dir();
         let mut listing = StreamListing::default();
-        let mut objects = self.inner.store.list(Some(dir));
-        while let Some(meta) = objects
-            .try_next()
-            .await
-            .map_err(|e| backend("list", dir, e))?
-        {
-            let relative: Vec<_> = meta
-                .location
-                .prefix_match(dir)
-                .map(|parts| parts.map(|p| p.as_ref().to_owned()).collect())
-                .unwrap_or_default();
-            let [name] = relative.as_slice() else {
-                listing.foreign.push(relative.join("/"));
+        for object in self.inner.backend.list(paths.dir()).await? {
+            if object.name.contains('/') {
+                listing.foreign.push(object.name);
                 continue;
-            };
-            match layout::classify(name) {
+            }
+            match layout::classify(&object.name) {
                 ObjectKind::Checkpoint(id) => listing.checkpoints.push(HistoryEntry {
                     id,
-                    committed_at: meta.last_modified.into(),
-                    size: meta.size,
+                    committed_at: object.modified,
+                    size: object.size,
                 }),
                 ObjectKind::Hint => {}
                 ObjectKind::Temporary => {
                     listing
                         .temporary
-                        .push((name.clone(), meta.last_modified.into(), meta.size))
+                        .push((object.name, object.modified, object.size))
                 }
-                ObjectKind::Foreign => listing.foreign.push(name.clone()),
+                ObjectKind::Foreign => listing.foreign.push(object.name),
             }
-        }
-        // object_store hides its local staging files (`<name>#<n>`) from listings: find them
-        // on the file system.
-        if let Some(local) = &self.inner.local_dir {
-            let folder = local.join(dir.as_ref());
-            listing.temporary.extend(local_temporaries(&folder));
         }
         Ok(listing)
     }
@@ -433,22 +419,16 @@ impl Store {
     /// The names of all streams in the store, sorted.
     pub async fn streams(&self) -> Result<Vec<String>> {
         let dir = layout::streams_dir(&self.inner.root);
-        let listed = self
-            .inner
-            .store
-            .list_with_delimiter(Some(&dir))
-            .await
-            .map_err(|e| backend("list", &dir, e))?;
         let mut names = Vec::new();
-        for prefix in listed.common_prefixes {
-            let Some(segment) = prefix.filename() else {
+        for folder in self.inner.backend.list_folders(&dir).await? {
+            let Some(segment) = folder.filename() else {
                 continue;
             };
             match layout::decode_stream_name(segment) {
                 Some(name) => names.push(name),
                 None => {
                     // A shortened name: read it from the stream's newest checkpoint.
-                    if let Some(name) = self.stream_name_from_checkpoints(&prefix).await? {
+                    if let Some(name) = self.stream_name_from_checkpoints(&folder).await? {
                         names.push(name);
                     }
                 }
@@ -459,15 +439,11 @@ impl Store {
     }
 
     async fn stream_name_from_checkpoints(&self, dir: &Path) -> Result<Option<String>> {
-        let mut objects = self.inner.store.list(Some(dir));
-        while let Some(meta) = objects
-            .try_next()
-            .await
-            .map_err(|e| backend("list", dir, e))?
-        {
-            if let Some(name) = meta.location.filename()
-                && layout::parse_checkpoint_file_name(name).is_some()
-                && let Some(bytes) = self.read_bytes(&meta.location).await?
+        for object in self.inner.backend.list(dir).await? {
+            if layout::parse_checkpoint_file_name(&object.name).is_some()
+                && let Some(bytes) = self
+                    .read_bytes(&dir.clone().join(object.name.as_str()))
+                    .await?
                 && let Ok(checkpoint) = format::decode(&bytes)
             {
                 return Ok(Some(checkpoint.stream));
@@ -480,97 +456,38 @@ impl Store {
     /// after it, or the listing's maximum when there is no usable hint. The caller reads the
     /// candidate and lists when it is absent.
     async fn newest_id(&self, paths: &StreamPaths) -> Result<Option<u64>> {
-        // More than the longest hint interval: a lagging hint never forces a listing.
-        const MAX_PROBES: u32 = 32;
-        if let Some(hint) = self.read_hint(paths).await? {
-            let mut top = hint;
-            for _ in 0..MAX_PROBES {
-                let Some(next) = top.checked_add(1) else {
-                    return Ok(Some(top));
-                };
-                if !self.exists(&paths.checkpoint(next)).await? {
-                    return Ok(Some(top));
-                }
-                top = next;
-            }
-            // The hint is far behind: list.
+        if let Some(hint) = self.read_hint(paths).await?
+            && let Some(top) = hint::probe_forward(&*self.inner.backend, paths, hint).await?
+        {
+            return Ok(Some(top));
         }
+        // No usable hint, or it is far behind: list.
         Ok(self.list_ids(paths).await?.into_iter().max())
     }
 
     async fn list_ids(&self, paths: &StreamPaths) -> Result<Vec<u64>> {
-        let dir = paths.dir();
-        let mut ids = Vec::new();
-        let mut objects = self.inner.store.list(Some(dir));
-        while let Some(meta) = objects
-            .try_next()
-            .await
-            .map_err(|e| backend("list", dir, e))?
-        {
-            if let Some(id) = meta
-                .location
-                .filename()
-                .and_then(layout::parse_checkpoint_file_name)
-                && meta
-                    .location
-                    .prefix_match(dir)
-                    .is_some_and(|p| p.count() == 1)
-            {
-                ids.push(id);
-            }
-        }
-        Ok(ids)
+        Ok(self
+            .inner
+            .backend
+            .list(paths.dir())
+            .await?
+            .iter()
+            .filter_map(|object| layout::parse_checkpoint_file_name(&object.name))
+            .collect())
     }
 
     async fn read_hint(&self, paths: &StreamPaths) -> Result<Option<u64>> {
-        let path = paths.hint();
-        let Some(bytes) = self.read_bytes_from(&self.inner.hint_store, path).await? else {
-            return Ok(None);
-        };
-        Ok(layout::parse_hint(&bytes))
+        hint::read(&*self.inner.backend, paths).await
     }
 
-    /// Records `id` as the newest checkpoint. A hint only saves listing; failing to write it
+    /// Records `id` as the newest checkpoint. A hint only saves listing: failing to write it
     /// is logged, not returned.
     async fn write_hint(&self, paths: &StreamPaths, id: u64) {
-        let path = paths.hint();
-        let result = self
-            .inner
-            .hint_store
-            .put(path, format!("{id}\n").into())
-            .await;
-        if let Err(e) = result {
-            tracing::warn!(path = %path, error = %e, "could not update the latest-id hint");
-        }
-    }
-
-    async fn exists(&self, path: &Path) -> Result<bool> {
-        match self.inner.store.head(path).await {
-            Ok(_) => Ok(true),
-            Err(object_store::Error::NotFound { .. }) => Ok(false),
-            Err(e) => Err(backend("head", path, e)),
-        }
+        hint::write(&*self.inner.backend, paths, id).await;
     }
 
     async fn read_bytes(&self, path: &Path) -> Result<Option<Bytes>> {
-        self.read_bytes_from(&self.inner.store, path).await
-    }
-
-    async fn read_bytes_from(
-        &self,
-        store: &Arc<dyn ObjectStore>,
-        path: &Path,
-    ) -> Result<Option<Bytes>> {
-        let result = match store.get(path).await {
-            Ok(result) => result,
-            Err(object_store::Error::NotFound { .. }) => return Ok(None),
-            Err(e) => return Err(backend("get", path, e)),
-        };
-        match result.bytes().await {
-            Ok(bytes) => Ok(Some(bytes)),
-            Err(object_store::Error::NotFound { .. }) => Ok(None),
-            Err(e) => Err(backend("get", path, e)),
-        }
+        self.inner.backend.read(path).await
     }
 
     /// Reads and checks checkpoint `id`: `None` if absent, `Some(Err)` if damaged.
@@ -625,42 +542,6 @@ fn check_stream_name(stream: &str) -> Result<()> {
         });
     }
     Ok(())
-}
-
-fn backend(operation: &'static str, path: &Path, source: object_store::Error) -> StoreError {
-    StoreError::Backend {
-        operation,
-        path: path.to_string(),
-        source,
-    }
-}
-
-/// A local file-system error of `operation` on `path`, as a backend error.
-fn local_io(operation: &'static str, path: &Path, source: std::io::Error) -> StoreError {
-    let source = object_store::Error::Generic {
-        store: "LocalFileSystem",
-        source: Box::new(source),
-    };
-    backend(operation, path, source)
-}
-
-/// Staging files (`<name>#<digits>`) in a local stream folder.
-fn local_temporaries(folder: &std::path::Path) -> Vec<(String, SystemTime, u64)> {
-    let Ok(entries) = std::fs::read_dir(folder) else {
-        return Vec::new();
-    };
-    entries
-        .filter_map(|e| e.ok())
-        .filter_map(|e| {
-            let name = e.file_name().into_string().ok()?;
-            let (_, suffix) = name.rsplit_once('#')?;
-            if suffix.is_empty() || !suffix.bytes().all(|b| b.is_ascii_digit()) {
-                return None;
-            }
-            let meta = e.metadata().ok()?;
-            Some((name, meta.modified().ok()?, meta.len()))
-        })
-        .collect()
 }
 
 #[cfg(test)]

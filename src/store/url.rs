@@ -1,6 +1,7 @@
 //! Opening a backend from a store URL. Secrets in URLs and options are never printed.
 
 use std::path::PathBuf;
+#[cfg(any(feature = "s3", feature = "gcs", feature = "azure"))]
 use std::str::FromStr;
 use std::sync::Arc;
 
@@ -8,6 +9,9 @@ use object_store::ObjectStore;
 use object_store::path::Path;
 use url::Url;
 
+use super::backend::Backend;
+use super::backend::local::LocalBackend;
+use super::backend::object::ObjectBackend;
 use super::error::{Result, StoreError};
 
 /// Which kind of backend a store URL names.
@@ -32,13 +36,11 @@ pub enum BackendKind {
 
 /// A backend opened from a URL.
 pub(crate) struct Opened {
-    pub(crate) store: Arc<dyn ObjectStore>,
+    pub(crate) backend: Arc<dyn Backend>,
     pub(crate) root: Path,
     pub(crate) kind: BackendKind,
     /// The URL with secrets removed.
     pub(crate) display: String,
-    /// For local disk: the root folder on the file system.
-    pub(crate) local_dir: Option<PathBuf>,
 }
 
 /// The URL with user information and query values removed, safe to print.
@@ -100,11 +102,12 @@ pub(crate) fn open(url: &str, options: &[(String, String)]) -> Result<Opened> {
             )
             .map_err(|e| invalid(url, format!("bad path: {e}")))?;
             Ok(Opened {
-                store: Arc::new(object_store::memory::InMemory::new()),
+                backend: Arc::new(ObjectBackend::new(Arc::new(
+                    object_store::memory::InMemory::new(),
+                ))),
                 root,
                 kind: BackendKind::Memory,
                 display: redact(url),
-                local_dir: None,
             })
         }
         "file" => {
@@ -123,42 +126,10 @@ pub(crate) fn open(url: &str, options: &[(String, String)]) -> Result<Opened> {
                 .map_err(|_| invalid(url, "not a local file path"))?;
             open_local(url, path)
         }
-        "s3" | "s3a" => {
-            let bucket = parsed
-                .host_str()
-                .filter(|h| !h.is_empty())
-                .ok_or_else(|| invalid(url, "missing bucket name (s3://bucket/prefix)"))?;
-            let builder = object_store::aws::AmazonS3Builder::from_env().with_bucket_name(bucket);
-            let builder = configure(url, builder, &all_options, |b, k, v| {
-                object_store::aws::AmazonS3ConfigKey::from_str(k).map(|key| b.with_config(key, v))
-            })?;
-            let store = builder.build().map_err(|e| invalid(url, e.to_string()))?;
-            cloud(url, Arc::new(store), prefix(&parsed)?, BackendKind::S3)
-        }
-        "gs" => {
-            let bucket = parsed
-                .host_str()
-                .filter(|h| !h.is_empty())
-                .ok_or_else(|| invalid(url, "missing bucket name (gs://bucket/prefix)"))?;
-            let builder =
-                object_store::gcp::GoogleCloudStorageBuilder::from_env().with_bucket_name(bucket);
-            let builder = configure(url, builder, &all_options, |b, k, v| {
-                object_store::gcp::GoogleConfigKey::from_str(k).map(|key| b.with_config(key, v))
-            })?;
-            let store = builder.build().map_err(|e| invalid(url, e.to_string()))?;
-            cloud(url, Arc::new(store), prefix(&parsed)?, BackendKind::Gcs)
-        }
+        "s3" | "s3a" => open_s3(url, &parsed, &all_options, prefix(&parsed)?),
+        "gs" => open_gcs(url, &parsed, &all_options, prefix(&parsed)?),
         "az" | "adl" | "azure" | "abfs" | "abfss" => {
-            let mut no_query = parsed.clone();
-            no_query.set_query(None);
-            let builder =
-                object_store::azure::MicrosoftAzureBuilder::from_env().with_url(no_query.as_str());
-            let builder = configure(url, builder, &all_options, |b, k, v| {
-                object_store::azure::AzureConfigKey::from_str(k).map(|key| b.with_config(key, v))
-            })?;
-            let store = builder.build().map_err(|e| invalid(url, e.to_string()))?;
-            // For az://container/prefix the container is the host; abfs urls keep it too.
-            cloud(url, Arc::new(store), prefix(&parsed)?, BackendKind::Azure)
+            open_azure(url, &parsed, &all_options, prefix(&parsed)?)
         }
         "hdfs" | "viewfs" => open_hdfs(url, &parsed, &all_options, prefix(&parsed)?),
         other => Err(invalid(
@@ -170,17 +141,18 @@ pub(crate) fn open(url: &str, options: &[(String, String)]) -> Result<Opened> {
     }
 }
 
+#[allow(dead_code)] // unused when no cloud backend is compiled in
 fn cloud(url: &str, store: Arc<dyn ObjectStore>, root: Path, kind: BackendKind) -> Result<Opened> {
     Ok(Opened {
-        store,
+        backend: Arc::new(ObjectBackend::new(store)),
         root,
         kind,
         display: redact(url),
-        local_dir: None,
     })
 }
 
 /// Applies configuration keys, naming (never printing the value of) an unknown key.
+#[allow(dead_code)] // unused when no cloud backend is compiled in
 fn configure<B>(
     url: &str,
     builder: B,
@@ -211,16 +183,83 @@ fn open_local(url: &str, dir: PathBuf) -> Result<Opened> {
     let dir = dir
         .canonicalize()
         .map_err(|e| invalid(url, format!("cannot open folder {}: {e}", dir.display())))?;
-    let store = object_store::local::LocalFileSystem::new_with_prefix(&dir)
-        .map_err(|e| invalid(url, e.to_string()))?
-        .with_fsync(true);
     Ok(Opened {
-        store: Arc::new(store),
+        display: dir.display().to_string(),
+        backend: Arc::new(LocalBackend::new(dir)),
         root: Path::default(),
         kind: BackendKind::Local,
-        display: dir.display().to_string(),
-        local_dir: Some(dir),
     })
+}
+
+/// The error for a URL whose backend was left out of this build.
+#[allow(dead_code)] // unused when every backend is compiled in
+fn not_compiled(url: &str, scheme: &str, feature: &str) -> StoreError {
+    invalid(
+        url,
+        format!(
+            "{scheme} support is not compiled in; build tidemark with the cargo feature `{feature}`"
+        ),
+    )
+}
+
+/// The bucket (or container) a cloud URL names in its host part.
+#[allow(dead_code)] // unused when no cloud backend is compiled in
+fn bucket<'u>(url: &str, parsed: &'u Url, form: &str) -> Result<&'u str> {
+    parsed
+        .host_str()
+        .filter(|h| !h.is_empty())
+        .ok_or_else(|| invalid(url, format!("missing bucket name ({form})")))
+}
+
+#[cfg(feature = "s3")]
+fn open_s3(url: &str, parsed: &Url, options: &[(String, String)], root: Path) -> Result<Opened> {
+    let bucket = bucket(url, parsed, "s3://bucket/prefix")?;
+    let builder = object_store::aws::AmazonS3Builder::from_env().with_bucket_name(bucket);
+    let builder = configure(url, builder, options, |b, k, v| {
+        object_store::aws::AmazonS3ConfigKey::from_str(k).map(|key| b.with_config(key, v))
+    })?;
+    let store = builder.build().map_err(|e| invalid(url, e.to_string()))?;
+    cloud(url, Arc::new(store), root, BackendKind::S3)
+}
+
+#[cfg(not(feature = "s3"))]
+fn open_s3(url: &str, _: &Url, _: &[(String, String)], _: Path) -> Result<Opened> {
+    Err(not_compiled(url, "s3", "s3"))
+}
+
+#[cfg(feature = "gcs")]
+fn open_gcs(url: &str, parsed: &Url, options: &[(String, String)], root: Path) -> Result<Opened> {
+    let bucket = bucket(url, parsed, "gs://bucket/prefix")?;
+    let builder = object_store::gcp::GoogleCloudStorageBuilder::from_env().with_bucket_name(bucket);
+    let builder = configure(url, builder, options, |b, k, v| {
+        object_store::gcp::GoogleConfigKey::from_str(k).map(|key| b.with_config(key, v))
+    })?;
+    let store = builder.build().map_err(|e| invalid(url, e.to_string()))?;
+    cloud(url, Arc::new(store), root, BackendKind::Gcs)
+}
+
+#[cfg(not(feature = "gcs"))]
+fn open_gcs(url: &str, _: &Url, _: &[(String, String)], _: Path) -> Result<Opened> {
+    Err(not_compiled(url, "gcs", "gcs"))
+}
+
+#[cfg(feature = "azure")]
+fn open_azure(url: &str, parsed: &Url, options: &[(String, String)], root: Path) -> Result<Opened> {
+    let mut no_query = parsed.clone();
+    no_query.set_query(None);
+    let builder =
+        object_store::azure::MicrosoftAzureBuilder::from_env().with_url(no_query.as_str());
+    let builder = configure(url, builder, options, |b, k, v| {
+        object_store::azure::AzureConfigKey::from_str(k).map(|key| b.with_config(key, v))
+    })?;
+    let store = builder.build().map_err(|e| invalid(url, e.to_string()))?;
+    // For az://container/prefix the container is the host; abfs urls keep it too.
+    cloud(url, Arc::new(store), root, BackendKind::Azure)
+}
+
+#[cfg(not(feature = "azure"))]
+fn open_azure(url: &str, _: &Url, _: &[(String, String)], _: Path) -> Result<Opened> {
+    Err(not_compiled(url, "azure", "azure"))
 }
 
 #[cfg(feature = "hdfs")]
@@ -238,13 +277,11 @@ fn open_hdfs(url: &str, parsed: &Url, options: &[(String, String)], root: Path) 
 
 #[cfg(not(feature = "hdfs"))]
 fn open_hdfs(url: &str, _: &Url, _: &[(String, String)], _: Path) -> Result<Opened> {
-    Err(invalid(
-        url,
-        "hdfs support is not compiled in; build tidemark with the cargo feature `hdfs`",
-    ))
+    Err(not_compiled(url, "hdfs", "hdfs"))
 }
 
-fn percent_decode(s: &str) -> Option<String> {
+/// Decodes `%XX` escapes; `None` when an escape is malformed or the result is not UTF-8.
+pub(crate) fn percent_decode(s: &str) -> Option<String> {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -281,11 +318,17 @@ mod tests {
             Ok(_) => panic!("{url} opened"),
         };
         assert!(reason("ftp://x/y").contains("unsupported scheme"));
+        #[cfg(feature = "s3")]
         assert!(reason("s3:///prefix").contains("missing bucket"));
         assert!(reason("").contains("empty"));
         assert!(reason("memory://?region=x").contains("does not apply"));
-        let r = reason("s3://b/p?aws_secret_access_key=hunter2&bogus_key=hunter3");
-        assert!(r.contains("bogus_key") && !r.contains("hunter"), "{r}");
+        #[cfg(feature = "s3")]
+        {
+            let r = reason("s3://b/p?aws_secret_access_key=hunter2&bogus_key=hunter3");
+            assert!(r.contains("bogus_key") && !r.contains("hunter"), "{r}");
+        }
+        #[cfg(not(feature = "s3"))]
+        assert!(reason("s3://b/p").contains("feature `s3`"));
         #[cfg(not(feature = "hdfs"))]
         assert!(reason("hdfs://nn:8020/x").contains("feature `hdfs`"));
     }
@@ -296,12 +339,15 @@ mod tests {
         assert_eq!(o.kind, BackendKind::Memory);
         let o = open("memory://a/b", &[]).unwrap();
         assert_eq!(o.root.as_ref(), "a/b");
-        let o = open(
-            "s3://bucket/some/prefix?endpoint=http://127.0.0.1:1&allow_http=true&region=us-east-1",
-            &[],
-        )
-        .unwrap();
-        assert_eq!((o.kind, o.root.as_ref()), (BackendKind::S3, "some/prefix"));
+        #[cfg(feature = "s3")]
+        {
+            let o = open(
+                "s3://bucket/some/prefix?endpoint=http://127.0.0.1:1&allow_http=true&region=us-east-1",
+                &[],
+            )
+            .unwrap();
+            assert_eq!((o.kind, o.root.as_ref()), (BackendKind::S3, "some/prefix"));
+        }
         let dir = std::env::temp_dir().join(format!("tidemark-url-{}", std::process::id()));
         let o = open(dir.to_str().unwrap(), &[]).unwrap();
         assert_eq!(o.kind, BackendKind::Local);

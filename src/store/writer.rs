@@ -7,14 +7,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use object_store::path::Path;
-use object_store::{ObjectStoreExt, PutMode, PutOptions, PutPayload};
 
+use super::backend::{Attempt, Created, Outcome};
 use super::compact::{CompactionReport, RetentionPolicy};
 use super::error::{Result, StoreError, WriterInfo};
 use super::layout::StreamPaths;
-use super::local::{self, Outcome};
-use super::{Store, backend, check_checkpoint, local_io};
+use super::{Store, check_checkpoint};
 use crate::format::{self, Checkpoint, Offsets, Writer};
 
 /// Who is writing: recorded in every checkpoint this writer commits.
@@ -182,6 +180,8 @@ impl Store {
             claim.stream = stream.to_owned();
             let bytes = encode(stream, &claim)?;
             match self
+                .inner
+                .backend
                 .create(&paths.checkpoint(claim_id), Bytes::from(bytes))
                 .await?
             {
@@ -217,77 +217,6 @@ impl Store {
         }
     }
 
-    /// Creates `path` with `bytes` only if it does not exist.
-    async fn create(&self, path: &Path, bytes: Bytes) -> Result<Created> {
-        let options = PutOptions {
-            mode: PutMode::Create,
-            ..PutOptions::default()
-        };
-        match self
-            .inner
-            .store
-            .put_opts(path, PutPayload::from(bytes), options)
-            .await
-        {
-            Ok(_) => Ok(Created::Yes),
-            Err(object_store::Error::AlreadyExists { .. }) => {
-                Ok(Created::Taken(self.read_bytes(path).await?))
-            }
-            Err(e) => Err(backend("put", path, e)),
-        }
-    }
-
-    /// One commit attempt of checkpoint `id`: stops if the hint names an id at or past `id`,
-    /// else creates it if absent, reads it back if the store verifies writes, and rewrites
-    /// the hint if `write_hint`. On local disk all in one blocking call (on the calling thread
-    /// if `inline`).
-    async fn attempt(
-        &self,
-        paths: &StreamPaths,
-        id: u64,
-        bytes: Bytes,
-        write_hint: bool,
-        inline: bool,
-    ) -> Result<Outcome> {
-        let path = paths.checkpoint(id);
-        if let Some(local) = &self.inner.local_dir {
-            let attempt = local::Attempt {
-                dir: local.join(paths.dir().as_ref()),
-                id,
-                bytes,
-                verify: self.inner.verify_writes,
-                write_hint,
-            };
-            let outcome = if inline {
-                attempt.run_inline()
-            } else {
-                attempt.run().await
-            };
-            return outcome.map_err(|e| local_io("put", &path, e));
-        }
-        if let Some(hint) = self.read_hint(paths).await?
-            && hint >= id
-        {
-            return Ok(match self.read_bytes(&paths.checkpoint(hint)).await? {
-                Some(found) => Outcome::HintAhead(hint, found),
-                None => Outcome::HintGone,
-            });
-        }
-        match self.create(&path, bytes.clone()).await? {
-            Created::Yes => {}
-            Created::Taken(found) => return Ok(Outcome::Taken(found)),
-        }
-        // Read back: a backend that acknowledged a write it did not keep is caught here,
-        // not at the next restart.
-        if self.inner.verify_writes && self.read_bytes(&path).await?.as_ref() != Some(&bytes) {
-            return Ok(Outcome::LostWrite);
-        }
-        if write_hint {
-            self.write_hint(paths, id).await;
-        }
-        Ok(Outcome::Created)
-    }
-
     /// Writes a probe object twice with create-if-absent: the second write must be refused.
     async fn check_conditional_writes(&self) -> Result<()> {
         let nonce = probe_nonce(self.inner.options.clock.now_ms());
@@ -296,33 +225,19 @@ impl Store {
             .root
             .clone()
             .join(format!("_tidemark_probe-{nonce}").as_str());
-        let options = || PutOptions {
-            mode: PutMode::Create,
-            ..PutOptions::default()
-        };
-        let put = |payload: &'static [u8]| {
-            self.inner
-                .store
-                .put_opts(&path, PutPayload::from_static(payload), options())
-        };
-        match put(b"1").await {
-            Ok(_) | Err(object_store::Error::AlreadyExists { .. }) => {}
-            Err(e) => return Err(backend("put", &path, e)),
+        let backend = &self.inner.backend;
+        backend.create(&path, Bytes::from_static(b"1")).await?;
+        let second = backend.create(&path, Bytes::from_static(b"2")).await;
+        if let Err(e) = backend.delete(vec![path.clone()]).await {
+            tracing::warn!(path = %path, error = %crate::error_chain(&e),
+                "could not delete the conditional-write probe");
         }
-        let second = put(b"2").await;
-        let cleanup = self.inner.store.delete(&path).await;
-        if let Err(e) = cleanup
-            && !matches!(e, object_store::Error::NotFound { .. })
-        {
-            tracing::warn!(path = %path, error = %e, "could not delete the conditional-write probe");
-        }
-        match second {
-            Err(object_store::Error::AlreadyExists { .. }) => Ok(()),
-            Ok(_) => Err(StoreError::ConditionalWritesUnsupported {
+        match second? {
+            Created::Taken(_) => Ok(()),
+            Created::Yes => Err(StoreError::ConditionalWritesUnsupported {
                 store: self.inner.display.clone(),
                 path: path.to_string(),
             }),
-            Err(e) => Err(backend("put", &path, e)),
         }
     }
 }
@@ -338,12 +253,6 @@ fn probe_nonce(now_ms: u64) -> String {
         .build_hasher()
         .finish();
     format!("{}-{now_ms}-{count}-{random:016x}", std::process::id())
-}
-
-enum Created {
-    Yes,
-    /// The id was taken; the bytes found there (`None` if it vanished since).
-    Taken(Option<bytes::Bytes>),
 }
 
 fn encode(stream: &str, checkpoint: &Checkpoint) -> Result<Vec<u8>> {
@@ -414,16 +323,14 @@ impl StreamWriter {
             // The hint is rewritten every `hint_interval` commits (every commit on object
             // stores, where a request costs more than a few stat calls); readers probe past it.
             let write_hint = self.commits_since_hint + 1 >= store.inner.hint_interval;
-            let hint_written = match store
-                .attempt(
-                    &self.paths,
-                    id,
-                    bytes.clone(),
-                    write_hint,
-                    self.local_io_inline,
-                )
-                .await?
-            {
+            let attempt = Attempt {
+                id,
+                bytes: bytes.clone(),
+                verify: store.inner.verify_writes,
+                write_hint,
+                inline: self.local_io_inline,
+            };
+            let hint_written = match store.inner.backend.attempt(&self.paths, attempt).await? {
                 Outcome::Created => write_hint,
                 // A newer writer moved on (maybe past ids compaction has since deleted).
                 Outcome::HintAhead(hint, found) => {

@@ -1,6 +1,6 @@
 //! Backends for the store tests: where a test's store lives, and a wrapper that counts
 //! requests and injects faults.
-#![allow(dead_code)]
+#![allow(dead_code, unreachable_pub)] // shared by several test crates, each using a part
 
 use std::collections::VecDeque;
 use std::fmt;

@@ -1,7 +1,13 @@
 //! The `tidemark` command: inspect, verify, compact, rewind and migrate checkpoint streams.
 //! It only parses arguments, calls the library and prints.
 
+#![deny(unreachable_pub)]
+
 mod cli;
+mod commands;
+mod demo;
+mod demo_cluster;
+mod output;
 
 fn main() -> std::process::ExitCode {
     cli::main()

@@ -2,7 +2,7 @@
 //! checking output and exit codes, bad input included; the Kafka-backed subcommands against a
 //! broker (tansu in CI); and the demo.
 
-#[path = "common/kafka.rs"]
+#[path = "../../tests/common/kafka.rs"]
 mod kafka;
 
 use std::io::Read;
@@ -423,7 +423,7 @@ fn export_then_import_csv_round_trips_and_bad_csv_is_refused() {
 
 #[test]
 fn cat_decodes_any_file_and_reports_corruption() {
-    let vectors = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("format-spec/vectors");
+    let vectors = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../format-spec/vectors");
     let o = Command::new(BIN)
         .args(["--json", "cat"])
         .arg(vectors.join("v1-unicode-topics.tdm"))
@@ -627,7 +627,7 @@ fn the_demo_runs_without_any_server() {
 #[test]
 fn import_from_a_real_spark_checkpoint_folder() {
     let fixture =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/spark-checkpoint");
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/spark-checkpoint");
     let f = fixture.to_str().unwrap();
     for t in targets("spark") {
         let u = t.url.as_str();

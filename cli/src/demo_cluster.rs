@@ -8,16 +8,17 @@ use rdkafka::consumer::BaseConsumer;
 use rdkafka::mocking::MockCluster;
 use rdkafka::producer::{BaseProducer, BaseRecord, DefaultProducerContext, Producer};
 
-use super::{KafkaIntegrationError, commit_batch, kafka, resume};
-use crate::plan::{ResumePlan, ResumePolicy};
-use crate::store::{NewCheckpoint, Store, StoreError, WriterConfig};
+use rdkafka::error::KafkaError;
+use tidemark::kafka::{KafkaIntegrationError, commit_batch, resume};
+use tidemark::plan::{ResumePlan, ResumePolicy};
+use tidemark::store::{NewCheckpoint, Store, StoreError, WriterConfig};
 
 /// An in-process Kafka cluster with one topic of numbered messages, reachable over TCP on
 /// 127.0.0.1 while this value lives.
-pub struct DemoCluster {
+pub(crate) struct DemoCluster {
     _mock: MockCluster<'static, DefaultProducerContext>,
     /// Its bootstrap servers.
-    pub bootstrap: String,
+    pub(crate) bootstrap: String,
 }
 
 impl std::fmt::Debug for DemoCluster {
@@ -28,11 +29,11 @@ impl std::fmt::Debug for DemoCluster {
 
 impl DemoCluster {
     /// Starts the cluster and fills `topic` with `per_partition` messages in each partition.
-    pub fn start(
+    pub(crate) fn start(
         topic: &str,
         partitions: i32,
         per_partition: u64,
-    ) -> Result<DemoCluster, KafkaIntegrationError> {
+    ) -> Result<DemoCluster, DemoError> {
         let mock = MockCluster::new(1).map_err(kafka("start mock cluster"))?;
         mock.create_topic(topic, partitions, 1)
             .map_err(kafka("create topic"))?;
@@ -70,10 +71,19 @@ impl DemoCluster {
     }
 }
 
+impl From<StoreError> for DemoError {
+    fn from(e: StoreError) -> Self {
+        DemoError::Store(Box::new(e))
+    }
+}
+
+fn kafka(operation: &'static str) -> impl FnOnce(KafkaError) -> DemoError {
+    move |source| DemoError::Client { operation, source }
+}
+
 /// What the demo consumer did.
 #[derive(Debug)]
-#[non_exhaustive]
-pub enum DemoEvent {
+pub(crate) enum DemoEvent {
     /// It planned where to start.
     Planned(ResumePlan),
     /// It checkpointed a batch: the checkpoint id and the messages consumed so far in total.
@@ -89,20 +99,28 @@ pub enum DemoEvent {
 
 /// Why the demo consumer stopped.
 #[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum DemoError {
-    /// Kafka failed.
+pub(crate) enum DemoError {
+    /// A request to the in-process cluster failed.
+    #[error("kafka {operation} failed")]
+    Client {
+        /// What was asked.
+        operation: &'static str,
+        /// The client's error.
+        #[source]
+        source: KafkaError,
+    },
+    /// Planning or committing through the Kafka integration failed.
     #[error(transparent)]
     Kafka(#[from] KafkaIntegrationError),
     /// The store failed.
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(Box<StoreError>),
 }
 
 /// Consumes `topic` from where the stream's latest checkpoint says, checkpointing after every
 /// batch of `batch` messages, pausing `pause` after each (so that a watcher can follow), until
 /// every partition is read to its end.
-pub async fn run_consumer(
+pub(crate) async fn run_consumer(
     bootstrap: &str,
     topic: &str,
     store: &Store,
@@ -120,7 +138,10 @@ pub async fn run_consumer(
         .map_err(kafka("connect"))?;
     let latest = store.latest(stream).await?;
     let mut writer = store
-        .writer(stream, WriterConfig::new("tidemark-demo", crate::VERSION))
+        .writer(
+            stream,
+            WriterConfig::new("tidemark-demo", tidemark::VERSION),
+        )
         .await?;
     let (plan, mut tracker) = resume(
         &consumer,
@@ -152,7 +173,7 @@ pub async fn run_consumer(
                     tracker.processed(m.topic(), m.partition(), m.offset());
                     read += 1;
                 }
-                Some(Err(e)) => return Err(kafka("consume")(e).into()),
+                Some(Err(e)) => return Err(kafka("consume")(e)),
                 None => break,
             }
         }

@@ -1,9 +1,5 @@
 //! Argument parsing, dispatch, exit codes and error printing.
 
-mod commands;
-mod demo;
-mod output;
-
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -27,7 +23,7 @@ const ERROR: u8 = 2;
         Exit codes: 0 ok, 1 problems found, 2 error or bad usage.",
     after_help = "Examples:\n  tidemark streams ./checkpoints\n  tidemark show ./checkpoints billing\n  tidemark log s3://bucket/ckpt billing --limit 20"
 )]
-struct Cli {
+pub(crate) struct Cli {
     /// Print machine-readable JSON instead of tables (schema: README, "JSON output").
     #[arg(long, global = true)]
     json: bool,
@@ -43,15 +39,15 @@ struct Cli {
 
 /// A store and a stream.
 #[derive(Args, Debug, Clone)]
-struct StreamArgs {
+pub(crate) struct StreamArgs {
     /// The store: a folder or a URL.
-    store: String,
+    pub(crate) store: String,
     /// The stream's name.
-    stream: String,
+    pub(crate) stream: String,
 }
 
 #[derive(Subcommand, Debug)]
-enum Command {
+pub(crate) enum Command {
     /// Every stream: latest id, batch time and age, topics, partitions, writer.
     #[command(after_help = "Example:\n  tidemark streams ./checkpoints")]
     Streams {
@@ -236,53 +232,53 @@ enum Command {
 
 #[derive(Args, Debug)]
 #[group(required = true, multiple = false)]
-struct ResetTo {
+pub(crate) struct ResetTo {
     /// The log start of every partition (asks Kafka).
     #[arg(long)]
-    to_earliest: bool,
+    pub(crate) to_earliest: bool,
     /// The log end of every partition (asks Kafka).
     #[arg(long)]
-    to_latest: bool,
+    pub(crate) to_latest: bool,
     /// This offset.
     #[arg(long, allow_negative_numbers = false)]
-    to_offset: Option<i64>,
+    pub(crate) to_offset: Option<i64>,
     /// Move by N (negative: back).
     #[arg(long, allow_negative_numbers = true)]
-    shift_by: Option<i64>,
+    pub(crate) shift_by: Option<i64>,
     /// The first offset at or after this time (asks Kafka).
     #[arg(long)]
-    to_datetime: Option<String>,
+    pub(crate) to_datetime: Option<String>,
     /// The first offset at or after now minus this duration, e.g. 2h (asks Kafka).
     #[arg(long)]
-    by_duration: Option<String>,
+    pub(crate) by_duration: Option<String>,
     /// The offsets of an earlier checkpoint.
     #[arg(long)]
-    to_checkpoint: Option<u64>,
+    pub(crate) to_checkpoint: Option<u64>,
     /// The offsets in a CSV file (`topic,partition,offset`).
     #[arg(long)]
-    from_file: Option<std::path::PathBuf>,
+    pub(crate) from_file: Option<std::path::PathBuf>,
 }
 
 #[derive(Args, Debug)]
 #[group(required = true, multiple = false)]
-struct ImportFrom {
+pub(crate) struct ImportFrom {
     /// A CSV file `topic,partition,offset` (kafka-consumer-groups --export).
     #[arg(long)]
-    from_csv: Option<std::path::PathBuf>,
+    pub(crate) from_csv: Option<std::path::PathBuf>,
     /// A Kafka consumer group's committed offsets.
     #[arg(long)]
-    from_kafka_group: Option<String>,
+    pub(crate) from_kafka_group: Option<String>,
     /// A Spark Structured Streaming checkpoint folder: its newest committed batch; the source
     /// is chosen by --topic when the query has several.
     #[arg(long)]
-    from_spark_checkpoint: Option<std::path::PathBuf>,
+    pub(crate) from_spark_checkpoint: Option<std::path::PathBuf>,
     /// A ZooKeeper connect string (HOST:PORT) holding /consumers/<group>/offsets/<topic>/<partition>.
     #[arg(long, requires = "group")]
-    from_zookeeper: Option<String>,
+    pub(crate) from_zookeeper: Option<String>,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
-enum ExportFormat {
+pub(crate) enum ExportFormat {
     Csv,
     Json,
 }
@@ -307,7 +303,7 @@ pub(crate) fn fail(message: impl Into<String>) -> Failure {
     Failure::Error(message.into())
 }
 
-pub fn main() -> ExitCode {
+pub(crate) fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -342,8 +338,8 @@ pub fn main() -> ExitCode {
             return ExitCode::from(ERROR);
         }
     };
-    let out = output::Out::new(cli.json, cli.quiet);
-    let result = runtime.block_on(commands::run(cli.command, &out));
+    let out = crate::output::Out::new(cli.json, cli.quiet);
+    let result = runtime.block_on(crate::commands::run(cli.command, &out));
     let flushed = std::io::stdout().flush();
     match (result, flushed) {
         (Err(Failure::BrokenPipe), _) => ExitCode::from(OK),

@@ -5,11 +5,11 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use tidemark::kafka::demo::{DemoCluster, DemoEvent, run_consumer};
+use crate::demo_cluster::{DemoCluster, DemoEvent, run_consumer};
 use tidemark::store::{HistoryQuery, Store};
 
-use super::output::Out;
-use super::{CmdResult, Failure, fail};
+use crate::cli::{CmdResult, Failure, fail};
+use crate::output::Out;
 
 const TOPIC: &str = "demo-orders";
 const STREAM: &str = "demo-consumer";
@@ -33,7 +33,6 @@ pub(crate) async fn consumer(dir: &str, bootstrap: &str) -> CmdResult {
                 println!("checkpoint {id}: {position} messages consumed and checkpointed")
             }
             DemoEvent::Finished => println!("every partition read to its end"),
-            _ => {}
         },
     )
     .await
@@ -129,7 +128,7 @@ pub(crate) async fn run(dir: Option<PathBuf>, out: &Out) -> CmdResult {
         "\n== tidemark log {dir_text} {STREAM} --limit {}",
         history.len()
     ))?;
-    super::commands::log(
+    crate::commands::log(
         &store,
         STREAM,
         &HistoryQuery {
@@ -140,7 +139,7 @@ pub(crate) async fn run(dir: Option<PathBuf>, out: &Out) -> CmdResult {
     )
     .await?;
     say(&format!("\n== tidemark verify {dir_text}"))?;
-    match super::commands::verify(&store, None, out).await {
+    match crate::commands::verify(&store, None, out).await {
         Ok(()) => {}
         Err(Failure::Problems) => return Err(fail("verify found problems")),
         Err(e) => return Err(e),

@@ -7,8 +7,8 @@ use serde_json::{Value, json};
 use tidemark::store::{HistoryQuery, NewCheckpoint, RetentionPolicy, Store, WriterConfig};
 use tidemark::{Checkpoint, Offsets, format};
 
-use super::output::{self, Out, table};
-use super::{CmdResult, Command, ExportFormat, Failure, ImportFrom, ResetTo, fail};
+use crate::cli::{CmdResult, Command, ExportFormat, Failure, ImportFrom, ResetTo, fail};
+use crate::output::{self, Out, table};
 
 pub(crate) async fn run(command: Command, out: &Out) -> CmdResult {
     match command {
@@ -168,14 +168,14 @@ pub(crate) async fn run(command: Command, out: &Out) -> CmdResult {
         Command::Demo { dir, consumer_of } => match consumer_of {
             Some(bootstrap) => {
                 let dir = dir.ok_or_else(|| fail("--consumer-of needs --dir"))?;
-                super::demo::consumer(&dir.to_string_lossy(), &bootstrap).await
+                crate::demo::consumer(&dir.to_string_lossy(), &bootstrap).await
             }
-            None => super::demo::run(dir, out).await,
+            None => crate::demo::run(dir, out).await,
         },
         Command::Completions { shell } => {
             use clap::CommandFactory;
             let mut buf = Vec::new();
-            clap_complete::generate(shell, &mut super::Cli::command(), "tidemark", &mut buf);
+            clap_complete::generate(shell, &mut crate::cli::Cli::command(), "tidemark", &mut buf);
             out.print(&String::from_utf8_lossy(&buf))
         }
     }

@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use super::{Failure, fail};
+use crate::cli::{Failure, fail};
 
 /// Where results go.
 pub(crate) struct Out {
@@ -13,25 +13,25 @@ pub(crate) struct Out {
 }
 
 impl Out {
-    pub fn new(json: bool, quiet: bool) -> Self {
+    pub(crate) fn new(json: bool, quiet: bool) -> Self {
         Out { json, quiet }
     }
 
     /// Writes text to stdout.
-    pub fn print(&self, text: &str) -> Result<(), Failure> {
+    pub(crate) fn print(&self, text: &str) -> Result<(), Failure> {
         let mut stdout = std::io::stdout().lock();
         stdout.write_all(text.as_bytes()).map_err(io_failure)
     }
 
     /// Writes a JSON value, pretty, with a final newline.
-    pub fn json(&self, value: &serde_json::Value) -> Result<(), Failure> {
+    pub(crate) fn json(&self, value: &serde_json::Value) -> Result<(), Failure> {
         let mut text = serde_json::to_string_pretty(value).map_err(|e| fail(e.to_string()))?;
         text.push('\n');
         self.print(&text)
     }
 
     /// A note on stderr (suppressed by -q).
-    pub fn note(&self, text: &str) {
+    pub(crate) fn note(&self, text: &str) {
         if !self.quiet {
             eprintln!("{text}");
         }

@@ -1,0 +1,529 @@
+//! The local-disk backend: `std::fs` with the fsyncs, and a commit attempt done in a single
+//! blocking call.
+//!
+//! Files are those `object_store`'s `LocalFileSystem` writes (format-spec/LAYOUT.md §4), so
+//! stores written by either read the same: a checkpoint is created as a staging file
+//! `<name>#<k>`, fsynced, hard-linked to `<name>` (which fails if it is taken), the folder
+//! fsynced, the staging name removed. The hint is rewritten through a staging file and a
+//! rename, without fsync (it is only an optimisation).
+//!
+//! Through a generic backend an attempt costs three hand-offs to a blocking thread (reading
+//! the hint takes one, the create-if-absent write one, the hint one), each tens of
+//! microseconds on a busy machine, against a floor of one file fsync and one folder fsync
+//! (BENCHMARKS.md). [`LocalBackend::attempt`] does the same steps, on the same files, in one
+//! hand-off (none for the blocking facade, whose caller waits anyway).
+
+use std::fs::{File, OpenOptions};
+use std::io::{ErrorKind, Write};
+use std::path::{Path as FsPath, PathBuf};
+use std::time::SystemTime;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use object_store::path::Path;
+
+use super::{Attempt, Backend, Created, Listed, Outcome, backend_error};
+use crate::store::error::{Result, StoreError};
+use crate::store::hint;
+use crate::store::layout::StreamPaths;
+
+/// A folder on local disk as a [`Backend`].
+#[derive(Debug)]
+pub(crate) struct LocalBackend {
+    root: PathBuf,
+}
+
+impl LocalBackend {
+    /// The backend rooted at `root`, an existing folder.
+    pub(crate) fn new(root: PathBuf) -> Self {
+        LocalBackend { root }
+    }
+
+    /// The file of `path`: its parts, with `object_store`'s escapes (`%23` for `#`) undone.
+    fn file(&self, path: &Path) -> PathBuf {
+        let mut file = self.root.clone();
+        for part in path.parts() {
+            match crate::store::url::percent_decode(part.as_ref()) {
+                Some(name) => file.push(name),
+                None => file.push(part.as_ref()),
+            }
+        }
+        file
+    }
+}
+
+/// A local file-system error of `operation` on `path`, as a backend error.
+fn io_error(operation: &'static str, path: &Path, source: std::io::Error) -> StoreError {
+    let source = object_store::Error::Generic {
+        store: "LocalFileSystem",
+        source: Box::new(source),
+    };
+    backend_error(operation, path, source)
+}
+
+/// Runs `work` on tokio's blocking pool when inside a runtime (inline when `inline` or outside
+/// one), mapping an I/O error to a backend error of `operation` on `path`.
+async fn blocking<T: Send + 'static>(
+    operation: &'static str,
+    path: &Path,
+    inline: bool,
+    work: impl FnOnce() -> std::io::Result<T> + Send + 'static,
+) -> Result<T> {
+    let result = match tokio::runtime::Handle::try_current() {
+        Ok(runtime) if !inline => runtime
+            .spawn_blocking(work)
+            .await
+            .map_err(std::io::Error::other)
+            .and_then(|r| r),
+        _ => work(),
+    };
+    result.map_err(|e| io_error(operation, path, e))
+}
+
+#[async_trait]
+impl Backend for LocalBackend {
+    async fn create(&self, path: &Path, bytes: Bytes) -> Result<Created> {
+        let file = self.file(path);
+        blocking("put", path, false, move || create_durably(&file, &bytes)).await
+    }
+
+    async fn read(&self, path: &Path) -> Result<Option<Bytes>> {
+        let file = self.file(path);
+        blocking("get", path, false, move || read_optional(&file)).await
+    }
+
+    async fn exists(&self, path: &Path) -> Result<bool> {
+        let file = self.file(path);
+        blocking("head", path, false, move || {
+            match std::fs::metadata(&file) {
+                Ok(meta) => Ok(meta.is_file()),
+                Err(e) if e.kind() == ErrorKind::NotFound => Ok(false),
+                Err(e) => Err(e),
+            }
+        })
+        .await
+    }
+
+    async fn list(&self, dir: &Path) -> Result<Vec<Listed>> {
+        let folder = self.file(dir);
+        blocking("list", dir, false, move || {
+            let mut out = Vec::new();
+            list_files(&folder, "", &mut out)?;
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn list_folders(&self, dir: &Path) -> Result<Vec<Path>> {
+        let folder = self.file(dir);
+        let names = blocking("list", dir, false, move || {
+            let entries = match std::fs::read_dir(&folder) {
+                Ok(entries) => entries,
+                Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
+                Err(e) => return Err(e),
+            };
+            let mut names = Vec::new();
+            for entry in entries {
+                let entry = entry?;
+                if entry.file_type()?.is_dir()
+                    && let Ok(name) = entry.file_name().into_string()
+                {
+                    names.push(name);
+                }
+            }
+            Ok(names)
+        })
+        .await?;
+        Ok(names
+            .iter()
+            .map(|name| dir.clone().join(name.as_str()))
+            .collect())
+    }
+
+    async fn delete(&self, paths: Vec<Path>) -> Result<()> {
+        let Some(first) = paths.first().cloned() else {
+            return Ok(());
+        };
+        let files: Vec<PathBuf> = paths.iter().map(|p| self.file(p)).collect();
+        blocking("delete", &first, false, move || {
+            for file in files {
+                match std::fs::remove_file(&file) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == ErrorKind::NotFound => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn write_hint(&self, path: &Path, contents: Bytes) -> Result<()> {
+        let file = self.file(path);
+        blocking("put", path, false, move || {
+            write_hint_file(&file, &contents)
+        })
+        .await
+    }
+
+    async fn attempt(&self, paths: &StreamPaths, attempt: Attempt) -> Result<Outcome> {
+        let dir = self.file(paths.dir());
+        let hint_file = self.file(paths.hint());
+        let target = self.file(&paths.checkpoint(attempt.id));
+        let inline = attempt.inline;
+        let found_file = {
+            let dir = dir.clone();
+            move |id: u64| dir.join(crate::store::layout::checkpoint_file_name(id))
+        };
+        blocking("put", &paths.checkpoint(attempt.id), inline, move || {
+            attempt_blocking(&hint_file, &target, found_file, &attempt)
+        })
+        .await
+    }
+}
+
+/// One commit attempt, on the calling thread: the steps of [`super::compose_attempt`] on
+/// local files.
+fn attempt_blocking(
+    hint_file: &FsPath,
+    target: &FsPath,
+    checkpoint_file: impl Fn(u64) -> PathBuf,
+    attempt: &Attempt,
+) -> std::io::Result<Outcome> {
+    // A newer writer may have moved on past ids that compaction has since deleted: the hint
+    // tells before anything is written.
+    if let Some(hint) = read_optional(hint_file)?.and_then(|b| hint::parse(&b))
+        && hint >= attempt.id
+    {
+        return Ok(match read_optional(&checkpoint_file(hint))? {
+            Some(found) => Outcome::HintAhead(hint, found),
+            None => Outcome::HintGone,
+        });
+    }
+    match create_durably(target, &attempt.bytes)? {
+        Created::Yes => {}
+        Created::Taken(found) => return Ok(Outcome::Taken(found)),
+    }
+    if attempt.verify && read_optional(target)?.as_ref() != Some(&attempt.bytes) {
+        return Ok(Outcome::LostWrite);
+    }
+    if attempt.write_hint {
+        // A hint only saves listing: a failure is logged, not returned.
+        if let Err(e) = write_hint_file(hint_file, &hint::render(attempt.id)) {
+            tracing::warn!(path = %hint_file.display(), error = %e,
+                "could not update the latest-id hint");
+        }
+    }
+    Ok(Outcome::Created)
+}
+
+/// Creates `target` with `bytes` if it does not exist: a staging file, fsynced, hard-linked
+/// to `target`, the folder fsynced. Never overwrites.
+fn create_durably(target: &FsPath, bytes: &[u8]) -> std::io::Result<Created> {
+    let (mut file, staging) = new_staging_file(target)?;
+    let written = file.write_all(bytes).and_then(|()| file.sync_all());
+    drop(file);
+    let linked = written.and_then(|()| std::fs::hard_link(&staging, target));
+    // The staging name goes whatever happened; compaction removes it if this fails.
+    let _ = std::fs::remove_file(&staging);
+    match linked {
+        Ok(()) => {}
+        Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+            return Ok(Created::Taken(read_optional(target)?));
+        }
+        Err(e) => return Err(e),
+    }
+    if let Some(dir) = target.parent() {
+        sync_dir(dir)?;
+    }
+    Ok(Created::Yes)
+}
+
+/// Every file under `folder` (names relative to the listed folder, `/`-separated), staging
+/// files included; a missing folder lists as empty.
+fn list_files(folder: &FsPath, prefix: &str, out: &mut Vec<Listed>) -> std::io::Result<()> {
+    let entries = match std::fs::read_dir(folder) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    for entry in entries {
+        let entry = entry?;
+        let Ok(name) = entry.file_name().into_string() else {
+            continue;
+        };
+        let relative = if prefix.is_empty() {
+            name
+        } else {
+            format!("{prefix}/{name}")
+        };
+        let meta = match entry.metadata() {
+            Ok(meta) => meta,
+            // Deleted since the folder was read.
+            Err(e) if e.kind() == ErrorKind::NotFound => continue,
+            Err(e) => return Err(e),
+        };
+        if meta.is_dir() {
+            list_files(&entry.path(), &relative, out)?;
+        } else {
+            out.push(Listed {
+                name: relative,
+                modified: meta.modified().unwrap_or(SystemTime::UNIX_EPOCH),
+                size: meta.len(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The file's bytes, or `None` if it does not exist.
+fn read_optional(path: &FsPath) -> std::io::Result<Option<Bytes>> {
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(Some(Bytes::from(bytes))),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Creates `<target>#<k>` for the first free `k`, creating the folder durably if it is gone.
+fn new_staging_file(target: &FsPath) -> std::io::Result<(File, PathBuf)> {
+    let mut created_dirs = false;
+    for k in 1u32.. {
+        let mut name = target.as_os_str().to_owned();
+        name.push(format!("#{k}"));
+        let staging = PathBuf::from(name);
+        match OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&staging)
+        {
+            Ok(file) => return Ok((file, staging)),
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => continue,
+            Err(e) if e.kind() == ErrorKind::NotFound && !created_dirs => {
+                let dir = target.parent().ok_or(e)?;
+                create_dir_durably(dir)?;
+                created_dirs = true;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    unreachable!("u32 staging suffixes exhausted")
+}
+
+/// Creates `dir` and its missing ancestors, fsyncing the folder above each one created.
+fn create_dir_durably(dir: &FsPath) -> std::io::Result<()> {
+    let mut missing = Vec::new();
+    let mut cursor = Some(dir);
+    while let Some(d) = cursor
+        && !d.exists()
+    {
+        missing.push(d);
+        cursor = d.parent();
+    }
+    std::fs::create_dir_all(dir)?;
+    for created in missing.iter().rev() {
+        if let Some(parent) = created.parent() {
+            sync_dir(parent)?;
+        }
+    }
+    Ok(())
+}
+
+/// Makes a folder's entries durable (a no-op where folders cannot be opened as files).
+fn sync_dir(dir: &FsPath) -> std::io::Result<()> {
+    if cfg!(unix) {
+        File::open(dir)?.sync_all()
+    } else {
+        Ok(())
+    }
+}
+
+/// Rewrites the hint as `object_store`'s overwrite does (staging file, rename), without fsync.
+fn write_hint_file(target: &FsPath, contents: &[u8]) -> std::io::Result<()> {
+    let (mut file, staging) = new_staging_file(target)?;
+    let written = file.write_all(contents);
+    drop(file);
+    let renamed = written.and_then(|()| std::fs::rename(&staging, target));
+    if renamed.is_err() {
+        let _ = std::fs::remove_file(&staging);
+    }
+    renamed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::layout::{HINT_NAME, checkpoint_file_name};
+
+    /// One attempt of checkpoint `id` in the folder `dir`.
+    struct Run<'a> {
+        dir: &'a FsPath,
+        attempt: Attempt,
+    }
+
+    impl Run<'_> {
+        fn run_blocking(&self) -> std::io::Result<Outcome> {
+            let dir = self.dir.to_owned();
+            attempt_blocking(
+                &self.dir.join(HINT_NAME),
+                &self.dir.join(checkpoint_file_name(self.attempt.id)),
+                move |id| dir.join(checkpoint_file_name(id)),
+                &self.attempt,
+            )
+        }
+    }
+
+    fn attempt<'a>(dir: &'a FsPath, id: u64, bytes: &'static [u8]) -> Run<'a> {
+        Run {
+            dir,
+            attempt: Attempt {
+                id,
+                bytes: Bytes::from_static(bytes),
+                verify: true,
+                write_hint: true,
+                inline: true,
+            },
+        }
+    }
+
+    fn names(dir: &FsPath) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn creates_the_file_and_the_hint_and_leaves_no_staging_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("streams").join("a");
+        let outcome = attempt(&dir, 1, b"one").run_blocking().unwrap();
+        assert!(matches!(outcome, Outcome::Created), "{outcome:?}");
+        assert_eq!(names(&dir), [checkpoint_file_name(1), HINT_NAME.to_owned()]);
+        assert_eq!(
+            std::fs::read(dir.join(checkpoint_file_name(1))).unwrap(),
+            b"one"
+        );
+        assert_eq!(std::fs::read(dir.join(HINT_NAME)).unwrap(), b"1\n");
+    }
+
+    #[test]
+    fn a_taken_id_is_not_overwritten_and_its_bytes_are_returned() {
+        let tmp = tempfile::tempdir().unwrap();
+        attempt(tmp.path(), 1, b"first").run_blocking().unwrap();
+        let mut second = attempt(tmp.path(), 1, b"second");
+        second.attempt.write_hint = false;
+        std::fs::remove_file(tmp.path().join(HINT_NAME)).unwrap();
+        match second.run_blocking().unwrap() {
+            Outcome::Taken(Some(found)) => assert_eq!(&found[..], b"first"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            std::fs::read(tmp.path().join(checkpoint_file_name(1))).unwrap(),
+            b"first"
+        );
+        assert_eq!(names(tmp.path()), [checkpoint_file_name(1)]);
+    }
+
+    #[test]
+    fn a_hint_at_or_past_the_id_stops_the_attempt_before_writing() {
+        let tmp = tempfile::tempdir().unwrap();
+        attempt(tmp.path(), 7, b"seven").run_blocking().unwrap();
+        match attempt(tmp.path(), 3, b"three").run_blocking().unwrap() {
+            Outcome::HintAhead(7, found) => assert_eq!(&found[..], b"seven"),
+            other => panic!("{other:?}"),
+        }
+        assert!(!tmp.path().join(checkpoint_file_name(3)).exists());
+        // A hint naming a checkpoint that does not exist stops it too, for the caller to list.
+        std::fs::write(tmp.path().join(HINT_NAME), "9\n").unwrap();
+        let outcome = attempt(tmp.path(), 8, b"eight").run_blocking().unwrap();
+        assert!(matches!(outcome, Outcome::HintGone), "{outcome:?}");
+        assert!(!tmp.path().join(checkpoint_file_name(8)).exists());
+        // A hint below the id does not.
+        std::fs::write(tmp.path().join(HINT_NAME), "7\n").unwrap();
+        let outcome = attempt(tmp.path(), 8, b"eight").run_blocking().unwrap();
+        assert!(matches!(outcome, Outcome::Created), "{outcome:?}");
+    }
+
+    #[test]
+    fn an_occupied_staging_name_is_skipped() {
+        let tmp = tempfile::tempdir().unwrap();
+        let stale = tmp.path().join(format!("{}#1", checkpoint_file_name(1)));
+        std::fs::write(&stale, b"torn").unwrap();
+        let outcome = attempt(tmp.path(), 1, b"one").run_blocking().unwrap();
+        assert!(matches!(outcome, Outcome::Created), "{outcome:?}");
+        assert_eq!(std::fs::read(&stale).unwrap(), b"torn");
+        assert_eq!(
+            std::fs::read(tmp.path().join(checkpoint_file_name(1))).unwrap(),
+            b"one"
+        );
+    }
+}
+
+#[cfg(test)]
+mod backend_tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn listing_shows_staging_files_and_nested_objects_and_deletes_forgive_missing() {
+        let tmp = tempfile::tempdir().unwrap();
+        let backend = LocalBackend::new(tmp.path().to_owned());
+        let dir = Path::from("streams/a");
+        let one = dir.clone().join("00000000000000000001.tdm");
+        assert!(matches!(
+            backend
+                .create(&one, Bytes::from_static(b"1"))
+                .await
+                .unwrap(),
+            Created::Yes
+        ));
+        match backend
+            .create(&one, Bytes::from_static(b"2"))
+            .await
+            .unwrap()
+        {
+            Created::Taken(Some(found)) => assert_eq!(&found[..], b"1"),
+            other => panic!("{other:?}"),
+        }
+        let folder = tmp.path().join("streams/a");
+        std::fs::write(folder.join("00000000000000000002.tdm#1"), b"torn").unwrap();
+        std::fs::create_dir(folder.join("sub")).unwrap();
+        std::fs::write(folder.join("sub/x"), b"x").unwrap();
+        let mut names: Vec<String> = backend
+            .list(&dir)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|l| l.name)
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            [
+                "00000000000000000001.tdm",
+                "00000000000000000002.tdm#1",
+                "sub/x"
+            ]
+        );
+        assert_eq!(
+            backend.list_folders(&Path::from("streams")).await.unwrap(),
+            std::slice::from_ref(&dir)
+        );
+        assert!(backend.exists(&one).await.unwrap());
+        assert!(!backend.exists(&dir.clone().join("sub")).await.unwrap());
+        backend
+            .delete(vec![one.clone(), dir.clone().join("missing")])
+            .await
+            .unwrap();
+        assert!(backend.read(&one).await.unwrap().is_none());
+        assert!(
+            backend
+                .list(&Path::from("nothing/here"))
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+}
