@@ -3,13 +3,17 @@
 //! the format or the store is implemented here; every call goes through the Rust core, and
 //! every call that can block releases the GIL.
 
+// The closures handed to `Python::detach` return the library's `StoreError` as it is; it is
+// converted to a Python exception right after.
+#![allow(clippy::result_large_err)]
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use pyo3::create_exception;
 use pyo3::BoundObject;
+use pyo3::create_exception;
 use pyo3::exceptions::{PyException, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
@@ -292,9 +296,7 @@ fn kafka_err(py: Python<'_>, e: tidemark::kafka::KafkaIntegrationError) -> PyErr
         other => {
             let message = tidemark::error_chain(&other);
             let operation = match &other {
-                tidemark::kafka::KafkaIntegrationError::Kafka { operation, .. } => {
-                    Some(*operation)
-                }
+                tidemark::kafka::KafkaIntegrationError::Kafka { operation, .. } => Some(*operation),
                 _ => None,
             };
             error_with::<KafkaError>(py, message, vec![("operation", obj(py, operation))])
@@ -561,6 +563,9 @@ impl VerifyReport {
     }
 }
 
+/// `latest_report`'s result: the checkpoint, the damaged objects skipped, the highest id.
+type LatestReportTuple = (Option<PyCheckpoint>, Vec<(u64, String)>, Option<u64>);
+
 /// A checkpoint store: local disk, S3, GCS, Azure or memory, named by a URL.
 ///
 /// `Store(url, *, strict=False, allow_unconditional_writes=False, verify_writes=None, **options)`
@@ -632,11 +637,7 @@ impl PyStore {
     /// Like `latest`, also returning the damaged objects skipped: `(checkpoint or None,
     /// [(id, reason)], highest id present or None)`. Never raises `DamagedLatestError`
     /// unless the store is strict.
-    fn latest_report(
-        &self,
-        py: Python<'_>,
-        stream: &str,
-    ) -> PyResult<(Option<PyCheckpoint>, Vec<(u64, String)>, Option<u64>)> {
+    fn latest_report(&self, py: Python<'_>, stream: &str) -> PyResult<LatestReportTuple> {
         let store = &self.inner;
         let report = py
             .detach(|| store.latest_report(stream))
@@ -694,8 +695,7 @@ impl PyStore {
     /// The names of all streams in the store, sorted.
     fn streams(&self, py: Python<'_>) -> PyResult<Vec<String>> {
         let store = &self.inner;
-        py.detach(|| store.streams())
-            .map_err(|e| store_err(py, e))
+        py.detach(|| store.streams()).map_err(|e| store_err(py, e))
     }
 
     /// Opens the writer of `stream`, claiming it: commits a claim checkpoint (a copy of the
@@ -1157,8 +1157,8 @@ struct GroupMirror {
 impl GroupMirror {
     #[new]
     fn new(py: Python<'_>, bootstrap: String, group: String) -> PyResult<Self> {
-        let consumer = tidemark::kafka::tool_consumer(&bootstrap, &group)
-            .map_err(|e| kafka_err(py, e))?;
+        let consumer =
+            tidemark::kafka::tool_consumer(&bootstrap, &group).map_err(|e| kafka_err(py, e))?;
         Ok(GroupMirror {
             group,
             consumer: Mutex::new(consumer),
@@ -1179,7 +1179,10 @@ impl GroupMirror {
             tidemark::kafka::mirror_offsets(&*c, &offsets, timeout)
         })
         .map_err(|e| {
-            let message = format!("kafka offset mirroring failed: {}", tidemark::error_chain(&e));
+            let message = format!(
+                "kafka offset mirroring failed: {}",
+                tidemark::error_chain(&e)
+            );
             error_with::<KafkaError>(py, message, vec![("operation", obj(py, "mirror"))])
         })
     }
@@ -1271,7 +1274,10 @@ fn _tidemark(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("TidemarkError", py.get_type::<TidemarkError>())?;
     m.add("StoreError", py.get_type::<StoreError_>())?;
     m.add("InvalidUrlError", py.get_type::<InvalidUrlError>())?;
-    m.add("InvalidStreamNameError", py.get_type::<InvalidStreamNameError>())?;
+    m.add(
+        "InvalidStreamNameError",
+        py.get_type::<InvalidStreamNameError>(),
+    )?;
     m.add("BackendError", py.get_type::<BackendError>())?;
     m.add("NotFoundError", py.get_type::<NotFoundError>())?;
     m.add("DamagedError", py.get_type::<DamagedError>())?;
@@ -1283,7 +1289,10 @@ fn _tidemark(m: &Bound<'_, PyModule>) -> PyResult<()> {
         py.get_type::<ConditionalWritesUnsupportedError>(),
     )?;
     m.add("LostWriteError", py.get_type::<LostWriteError>())?;
-    m.add("InvalidCheckpointError", py.get_type::<InvalidCheckpointError>())?;
+    m.add(
+        "InvalidCheckpointError",
+        py.get_type::<InvalidCheckpointError>(),
+    )?;
     m.add("PlanError", py.get_type::<PlanError>())?;
     m.add("KafkaError", py.get_type::<KafkaError>())?;
     m.add("SparkImportError", py.get_type::<SparkImportError>())?;
