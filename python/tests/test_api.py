@@ -19,8 +19,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_version_is_the_crate_version():
     with open(ROOT / "Cargo.toml", "rb") as f:
-        crate = tomllib.load(f)["package"]["version"]
-    assert tidemark.__version__ == crate
+        manifest = tomllib.load(f)
+    version = manifest["package"]["version"]
+    if version == {"workspace": True}:
+        version = manifest["workspace"]["package"]["version"]
+    assert tidemark.__version__ == version
 
 
 def test_commit_and_read_back(store):
