@@ -5,14 +5,16 @@
 #   scripts/test.sh
 #
 # Cache folder: $TIDEMARK_CACHE (default ~/.cache/tidemark). Needs: cargo, a C compiler, make,
-# python3, java (ZooKeeper), and apt-get when Debian's zookeeper package is missing.
+# python3, Java 17 with Maven (Kafka, HDFS, ZooKeeper), and apt-get when Debian's zookeeper
+# package is missing. How each server is obtained and started by hand: scripts/README.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 CACHE="${TIDEMARK_CACHE:-$HOME/.cache/tidemark}"
 VENV="$CACHE/venv"
 mkdir -p "$CACHE"
-log() { printf '\n== %s\n' "$*"; }
+START=$SECONDS
+log() { printf '\n== [%ds] %s\n' "$((SECONDS - START))" "$*"; }
 
 # --- Python venv with moto (an S3-compatible server) -------------------------------------
 if [ ! -x "$VENV/bin/moto_server" ] || ! "$VENV/bin/python" -c 'import boto3, moto' 2>/dev/null; then
@@ -21,19 +23,18 @@ if [ ! -x "$VENV/bin/moto_server" ] || ! "$VENV/bin/python" -c 'import boto3, mo
   "$VENV/bin/pip" install --quiet --disable-pip-version-check 'moto[server]==5.1.*'
 fi
 
-# --- tansu (an Apache-Kafka-compatible broker in Rust, sqlite storage) -------------------
-TANSU="$CACHE/tansu/bin/tansu"
-if [ ! -x "$TANSU" ]; then
-  log "installing tansu into $CACHE/tansu (about 10 minutes, once)"
-  cargo install tansu --version 0.6.0 --locked --features libsql --root "$CACHE/tansu"
-fi
-
 # --- start moto -------------------------------------------------------------------------
 PIDS=()
 PIDS_DIRS=()
 cleanup() {
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  # The JVMs were started by the start scripts, so they are not this shell's children: poll
+  # until each is gone (a graceful Kafka shutdown takes a few seconds), then force it.
+  for pid in "${PIDS[@]}"; do
+    for _ in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
   for dir in "${PIDS_DIRS[@]}"; do rm -rf "$dir"; done
 }
 trap cleanup EXIT
@@ -56,22 +57,37 @@ PY
 export TIDEMARK_TEST_S3_ENDPOINT="http://127.0.0.1:$S3_PORT"
 export TIDEMARK_TEST_S3_BUCKET=tidemark-test
 
-# --- start tansu ------------------------------------------------------------------------
+# --- Apache Kafka 4 (KRaft, one node; jars from Maven Central) and HDFS (MiniDFSCluster) ---
+# The jars first, one after the other (two Maven processes must not fill one local repository
+# at the same time); the start scripts find them cached.
+scripts/kafka/fetch.sh >/dev/null
+scripts/hdfs/fetch.sh >/dev/null
 RUN_DIR=$(mktemp -d)
 PIDS_DIRS+=("$RUN_DIR")
-KAFKA_PORT=$(free_port)
-log "starting tansu on 127.0.0.1:$KAFKA_PORT"
-# (tansu reads the sqlite path relative to its working folder)
-(cd "$RUN_DIR" && exec "$TANSU" broker \
-  --listener-url "tcp://127.0.0.1:$KAFKA_PORT" \
-  --advertised-listener-url "tcp://127.0.0.1:$KAFKA_PORT" \
-  --storage-engine "sqlite://tansu.db") >"$CACHE/tansu.log" 2>&1 &
-PIDS+=($!)
-for _ in $(seq 1 100); do
-  if python3 -c "import socket; socket.create_connection(('127.0.0.1', $KAFKA_PORT), 0.2)" 2>/dev/null; then break; fi
-  sleep 0.1
+# Both JVMs start at the same time; each start script waits for its server and, when it fails,
+# prints the log's tail and exits non-zero, which fails the run here.
+log "starting Apache Kafka and HDFS on 127.0.0.1"
+scripts/kafka/start.sh "$RUN_DIR/kafka" >/dev/null &
+KAFKA_STARTER=$!
+scripts/hdfs/start.sh "$RUN_DIR/hdfs" >/dev/null &
+HDFS_STARTER=$!
+KAFKA_OK=0
+HDFS_OK=0
+wait "$KAFKA_STARTER" || KAFKA_OK=$?
+wait "$HDFS_STARTER" || HDFS_OK=$?
+# Register whatever did start, so the cleanup stops it even when the other one failed.
+for server in kafka hdfs; do
+  if [ -f "$RUN_DIR/$server/env" ]; then PIDS+=("$(cat "$RUN_DIR/$server/$server.pid")"); fi
 done
-export TIDEMARK_TEST_KAFKA="127.0.0.1:$KAFKA_PORT"
+if [ "$KAFKA_OK" -ne 0 ] || [ "$HDFS_OK" -ne 0 ]; then
+  echo "a server failed to start (kafka: exit $KAFKA_OK, hdfs: exit $HDFS_OK)" >&2
+  exit 1
+fi
+# shellcheck disable=SC1091
+. "$RUN_DIR/kafka/env"
+# shellcheck disable=SC1091
+. "$RUN_DIR/hdfs/env"
+echo "kafka: $TIDEMARK_TEST_KAFKA, hdfs: $TIDEMARK_TEST_HDFS"
 
 # --- ZooKeeper (Debian's package, standalone; tests/import_zookeeper.rs) -----------------
 if [ ! -f /usr/share/java/zookeeper.jar ]; then
@@ -136,7 +152,8 @@ log "reference reader over the golden files"
 python3 format-spec/reference/check_vectors.py
 
 log "cargo test"
-# The crash tests run the example binaries as separate processes, so build them first.
+# One feature set for everything (hdfs on: the store tests run on HDFS too), so each crate is
+# built once. The crash tests run the example binaries as separate processes: build them first.
 cargo build --all-features --examples
 cargo test --workspace --all-features --lib --bins --tests --examples
 cargo test --workspace --all-features --doc
@@ -144,3 +161,5 @@ cargo test --workspace --all-features --doc
 log "fuzz corpus replay, and the fuzz targets still build"
 # (the replay itself is tests/fuzz_corpus.rs, run above)
 ( cd fuzz && cargo check --quiet --bins )
+
+log "all checks and tests passed"

@@ -36,12 +36,18 @@ pub mod plan;
 pub use format::{Checkpoint, Offsets, Writer};
 
 /// An error and its causes on one line, `outer: cause: root cause`.
+///
+/// A cause whose message the line already ends with is not repeated (some errors, such as
+/// `object_store`'s, include their source's message in their own).
 pub fn error_chain(e: &dyn std::error::Error) -> String {
     let mut out = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
+        let message = s.to_string();
+        if !message.is_empty() && !out.ends_with(&message) {
+            out.push_str(": ");
+            out.push_str(&message);
+        }
         source = s.source();
     }
     out

@@ -40,7 +40,7 @@ fn every_single_bit_flip_is_detected() {
                     16..=23 => "length", // truncated, trailing_bytes or too_large
                     _ => "checksum_mismatch",
                 };
-                let kind = err.kind();
+                let kind = err.kind().as_str();
                 let ok = match expected {
                     "length" => matches!(kind, "truncated" | "trailing_bytes" | "too_large"),
                     _ => kind == expected,

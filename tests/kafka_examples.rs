@@ -3,7 +3,7 @@
 //! then run to the end. Every message must be in the at-least-once sink at least once, and in
 //! the exactly-once sink exactly once.
 //!
-//! The broker is `TIDEMARK_TEST_KAFKA` (the tansu broker scripts/test.sh starts); without it,
+//! The broker is `TIDEMARK_TEST_KAFKA` (the Apache Kafka broker scripts/test.sh starts); without it,
 //! outside CI, librdkafka's mock cluster (reachable over TCP by the example processes) stands
 //! in. Under `CI=true` a missing broker is an error.
 
@@ -37,9 +37,11 @@ fn example(name: &str) -> PathBuf {
     path
 }
 
-/// Runs `example` against a fresh topic, killing it `KILLS` times at random moments, then lets
-/// it finish. Returns how often each (partition, offset) is in the sink.
-fn crash_and_finish(name: &str) -> (BTreeMap<(i32, i64), u32>, usize) {
+/// Runs `example` against a fresh topic, with the consumer group protocol `protocol` (classic
+/// or KIP-848's consumer; the examples mirror their offsets to the group), killing it `KILLS`
+/// times at random moments, then lets it finish. Returns how often each (partition, offset) is
+/// in the sink.
+fn crash_and_finish(name: &str, protocol: &str) -> (BTreeMap<(i32, i64), u32>, usize) {
     let broker = kafka::broker();
     let unique = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -67,6 +69,8 @@ fn crash_and_finish(name: &str) -> (BTreeMap<(i32, i64), u32>, usize) {
             sink.to_str().unwrap(),
             "--batch",
             "500",
+            "--group-protocol",
+            protocol,
         ]
         .iter()
         .map(|s| s.to_string())
@@ -146,7 +150,7 @@ fn crash_and_finish(name: &str) -> (BTreeMap<(i32, i64), u32>, usize) {
         assert_eq!(
             fields[3],
             format!("{p}:{o}"),
-            "payload does not match its offset"
+            "payload does not match its offset: {line:?}"
         );
         *counts.entry((p, o)).or_insert(0u32) += 1;
     }
@@ -157,27 +161,45 @@ fn all_offsets() -> impl Iterator<Item = (i32, i64)> {
     (0..PARTITIONS).flat_map(|p| (0..PER_PARTITION as i64).map(move |o| (p, o)))
 }
 
-#[test]
-fn at_least_once_loses_no_message_across_sigkills() {
-    let (counts, kills) = crash_and_finish("at_least_once");
+fn at_least_once_loses_no_message_across_sigkills(protocol: &str) {
+    let (counts, kills) = crash_and_finish("at_least_once", protocol);
     let missing = all_offsets().filter(|k| !counts.contains_key(k)).count();
     let duplicates: u32 = counts.values().map(|c| c - 1).sum();
     eprintln!(
-        "at_least_once: {kills} kills, {} messages, {missing} missing, {duplicates} duplicate lines",
+        "at_least_once ({protocol}): {kills} kills, {} messages, {missing} missing, {duplicates} duplicate lines",
         all_offsets().count()
     );
     assert_eq!(missing, 0);
     assert_eq!(counts.len(), all_offsets().count());
 }
 
-#[test]
-fn exactly_once_writes_every_message_once_across_sigkills() {
-    let (counts, kills) = crash_and_finish("exactly_once");
+fn exactly_once_writes_every_message_once_across_sigkills(protocol: &str) {
+    let (counts, kills) = crash_and_finish("exactly_once", protocol);
     let missing = all_offsets().filter(|k| !counts.contains_key(k)).count();
     let duplicates: u32 = counts.values().map(|c| c - 1).sum();
     eprintln!(
-        "exactly_once: {kills} kills, {} messages, {missing} missing, {duplicates} duplicate lines",
+        "exactly_once ({protocol}): {kills} kills, {} messages, {missing} missing, {duplicates} duplicate lines",
         all_offsets().count()
     );
     assert_eq!((missing, duplicates), (0, 0));
+}
+
+#[test]
+fn at_least_once_loses_no_message_across_sigkills_classic_protocol() {
+    at_least_once_loses_no_message_across_sigkills("classic");
+}
+
+#[test]
+fn at_least_once_loses_no_message_across_sigkills_consumer_protocol() {
+    at_least_once_loses_no_message_across_sigkills("consumer");
+}
+
+#[test]
+fn exactly_once_writes_every_message_once_across_sigkills_classic_protocol() {
+    exactly_once_writes_every_message_once_across_sigkills("classic");
+}
+
+#[test]
+fn exactly_once_writes_every_message_once_across_sigkills_consumer_protocol() {
+    exactly_once_writes_every_message_once_across_sigkills("consumer");
 }

@@ -308,3 +308,34 @@ fn a_header_claiming_more_than_the_maximum_size_is_too_large() {
         FormatError::TooLarge { .. }
     ));
 }
+
+#[test]
+fn messages_never_repeat_themselves() {
+    let mut b = vec![0];
+    b.extend_from_slice(&PREFIX[2..]);
+    b.extend_from_slice(&[0, 0]);
+    let err = format::decode(&file(0, 0, &b, &[])).unwrap_err();
+    assert_eq!(
+        tidemark::error_chain(&err),
+        "invalid checkpoint: stream is empty"
+    );
+    // Through the store's errors too: each cause once.
+    let damaged = tidemark::store::StoreError::Damaged {
+        stream: "s".into(),
+        id: 1,
+        source: err.into(),
+    };
+    assert_eq!(
+        tidemark::error_chain(&damaged),
+        "stream=s checkpoint=1: damaged: not a valid checkpoint file: invalid checkpoint: stream is empty"
+    );
+    // An error that already includes its cause's message (object_store's do) is not
+    // followed by it again.
+    let io = std::io::Error::other("disk on fire");
+    let wrapped = object_store::Error::Generic {
+        store: "LocalFileSystem",
+        source: Box::new(io),
+    };
+    let chain = tidemark::error_chain(&wrapped);
+    assert_eq!(chain.matches("disk on fire").count(), 1, "{chain}");
+}

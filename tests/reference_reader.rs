@@ -36,7 +36,7 @@ fn python_reader(path: &Path) -> Result<String, String> {
 fn rust_reader(bytes: &[u8]) -> Result<String, String> {
     format::decode_with_report(bytes)
         .map(|d| format::to_json(&d))
-        .map_err(|e| e.kind().to_owned())
+        .map_err(|e| e.kind().as_str().to_owned())
 }
 
 #[test]

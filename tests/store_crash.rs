@@ -1,7 +1,10 @@
-//! Crash test: a child process commits in a loop to a local store and is killed with SIGKILL
-//! at random moments, over 100 times. After each kill the store opens, `latest()` is valid
-//! (nothing damaged is ever seen), and its id is at least the last id the child reported as
-//! committed.
+//! Crash test: a child process commits in a loop to a store (local disk, and HDFS when
+//! `TIDEMARK_TEST_HDFS` names a cluster) and is killed with SIGKILL at random moments, over 100
+//! times on local disk. After each kill the store opens, `latest()` is valid (nothing damaged
+//! is ever seen), and its id is at least the last id the child reported as committed.
+
+#[path = "common/stores.rs"]
+mod stores;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -13,6 +16,8 @@ use tidemark::store::{HistoryQuery, NewCheckpoint, RetentionPolicy, Store, Write
 
 const CHILD_ENV: &str = "TIDEMARK_CRASH_CHILD_DIR";
 const KILLS: usize = 120;
+/// Fewer on HDFS: each child connects to the NameNode first, so a round takes longer.
+const HDFS_KILLS: usize = 40;
 
 fn offsets(n: i64) -> Offsets {
     (0..16).map(|p| ("events", p, n * 100 + p as i64)).collect()
@@ -44,6 +49,22 @@ fn crash_child_process() {
 #[test]
 fn sigkill_at_random_moments_never_loses_an_acknowledged_commit() {
     let dir = tempfile::tempdir().unwrap();
+    crash(dir.path().to_str().unwrap(), KILLS, 40_000);
+}
+
+#[test]
+fn sigkill_at_random_moments_on_hdfs() {
+    if let Some(url) = stores::hdfs_url("crash") {
+        // An HDFS commit usually waits for hdfs-native's 500 ms retry of the file completion:
+        // kill within a second, so that some commits are acknowledged between kills and
+        // others are cut off mid-write.
+        crash(&url, HDFS_KILLS, 1_000_000);
+    }
+}
+
+/// Kills a child committing to the store at `target` `kills` times, each within `window_us`
+/// microseconds of its first acknowledged commit, checking the store after each kill.
+fn crash(target: &str, kills: usize, window_us: u64) {
     let exe = std::env::current_exe().unwrap();
     let mut seed: u64 = 0x00c0_ffee;
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -51,10 +72,10 @@ fn sigkill_at_random_moments_never_loses_an_acknowledged_commit() {
         .build()
         .unwrap();
     let mut total_commits = 0u64;
-    for kill in 0..KILLS {
+    for kill in 0..kills {
         let mut child = Command::new(&exe)
             .args(["--ignored", "--exact", "crash_child_process", "--nocapture"])
-            .env(CHILD_ENV, dir.path())
+            .env(CHILD_ENV, target)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -69,21 +90,21 @@ fn sigkill_at_random_moments_never_loses_an_acknowledged_commit() {
                 }
             }
         });
-        // Wait until the child is writing, then kill it somewhere in the next 0-40 ms.
+        // Wait until the child is writing, then kill it somewhere in the next window.
         let first = rx
             .recv_timeout(Duration::from_secs(30))
             .expect("child started");
         seed = seed
             .wrapping_mul(6364136223846793005)
             .wrapping_add(1442695040888963407);
-        std::thread::sleep(Duration::from_micros((seed >> 33) % 40_000));
+        std::thread::sleep(Duration::from_micros((seed >> 33) % window_us));
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
         reader.join().unwrap();
         let last_reported = rx.try_iter().last().unwrap_or(first);
         total_commits += last_reported - first;
 
-        let store = Store::open(dir.path().to_str().unwrap()).unwrap();
+        let store = Store::open(target).unwrap();
         let report = rt.block_on(store.latest_report("crash")).unwrap();
         assert!(
             report.skipped.is_empty(),
@@ -98,7 +119,7 @@ fn sigkill_at_random_moments_never_loses_an_acknowledged_commit() {
         );
     }
     // Every checkpoint left behind is complete; leftover temporary files are cleaned away.
-    let store = Store::open(dir.path().to_str().unwrap()).unwrap();
+    let store = Store::open(target).unwrap();
     rt.block_on(async {
         let history = store
             .history("crash", &HistoryQuery::default())
@@ -114,7 +135,7 @@ fn sigkill_at_random_moments_never_loses_an_acknowledged_commit() {
         store.compact("crash", &policy, false).await.unwrap();
         assert!(store.list("crash").await.unwrap().temporary.is_empty());
         eprintln!(
-            "{KILLS} kills, {} checkpoints, {total_commits} commits acknowledged between kills",
+            "{target}: {kills} kills, {} checkpoints, {total_commits} commits acknowledged between kills",
             history.len()
         );
     });

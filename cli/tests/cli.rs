@@ -1,6 +1,6 @@
 //! The `tidemark` command, end to end: every subcommand against local disk and S3 (moto),
 //! checking output and exit codes, bad input included; the Kafka-backed subcommands against a
-//! broker (tansu in CI); and the demo.
+//! broker (Apache Kafka in CI); and the demo.
 
 #[path = "../../tests/common/kafka.rs"]
 mod kafka;

@@ -13,6 +13,7 @@ use std::time::Duration;
 /// --stream NAME         checkpoint stream                 (default the group)
 /// --sink FILE           output file                       (default ./sink.txt)
 /// --batch N             messages per batch                (default 500)
+/// --group-protocol P    classic or consumer (KIP-848)     (default librdkafka's: classic)
 /// --exit-at-end         stop once every partition is read to the end it had at start
 /// ```
 #[derive(Debug, Clone)]
@@ -25,6 +26,7 @@ pub struct Options {
     pub sink: String,
     pub batch: usize,
     pub exit_at_end: bool,
+    pub group_protocol: Option<String>,
 }
 
 impl Options {
@@ -38,6 +40,7 @@ impl Options {
             sink: "./sink.txt".into(),
             batch: 500,
             exit_at_end: false,
+            group_protocol: None,
         };
         let mut args = std::env::args().skip(1);
         while let Some(flag) = args.next() {
@@ -61,6 +64,7 @@ impl Options {
                     })
                 }
                 "--exit-at-end" => o.exit_at_end = true,
+                "--group-protocol" => o.group_protocol = Some(value()),
                 other => {
                     eprintln!("unknown option {other}; see the comment at the top of the example");
                     std::process::exit(2)
@@ -81,6 +85,9 @@ impl Options {
             .set("enable.auto.commit", "false")
             .set("enable.auto.offset.store", "false")
             .set("auto.offset.reset", "error");
+        if let Some(protocol) = &self.group_protocol {
+            c.set("group.protocol", protocol);
+        }
         c
     }
 }

@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
-"""Check tidemark_reader.py against every test vector in ../vectors.
+"""Check the reference readers against every test vector in ../vectors and golden store in ../stores.
 
 A vector FILE.tdm is valid if FILE.json exists (the reader's JSON must equal it byte for byte)
-and corrupt if FILE.error exists (decoding must fail with that error kind). Prints one line per
-vector and then "N passed, N failed"; exits 1 if anything failed. Python 3.9+, standard library only.
+and corrupt if FILE.error exists (decoding must fail with that error kind). A golden store is a
+folder STORE with STORE.json beside it: for each stream, what tidemark_store.latest() must
+return (or the newer_format error it must raise). Prints one line per vector and per stream,
+then "N passed, N failed"; exits 1 if anything failed. Python 3.9+, standard library only.
 """
+import json
 import sys
 from pathlib import Path
 
@@ -12,8 +15,10 @@ HERE = Path(__file__).resolve().parent
 sys.dont_write_bytecode = True  # leave no __pycache__ in the repository
 sys.path.insert(0, str(HERE))
 from tidemark_reader import TidemarkError, decode, render_json  # noqa: E402
+from tidemark_store import NewerFormat, latest  # noqa: E402
 
 VECTORS = HERE.parent / "vectors"
+STORES = HERE.parent / "stores"
 
 
 def check(tdm):
@@ -35,6 +40,17 @@ def check(tdm):
     return False, "JSON differs from " + json_file.name
 
 
+def check_store(root, stream, want):
+    """Returns (ok, description) for one stream of a golden store."""
+    try:
+        got = latest(str(root), stream)
+    except NewerFormat as e:
+        got = e.as_dict()
+    if got == want:
+        return True, "error newer_format" if "error" in want else f"latest {got['latest']}"
+    return False, f"got {json.dumps(got)}, expected {json.dumps(want)}"
+
+
 def main():
     vectors = sorted(VECTORS.glob("*.tdm"))
     passed = failed = 0
@@ -45,6 +61,15 @@ def main():
     if not vectors:
         print(f"no *.tdm files found in {VECTORS}")
         failed += 1  # an empty run must not look like success
+    stores = sorted(p for p in STORES.glob("*.json") if (STORES / p.stem).is_dir())
+    for expected in stores:
+        for stream, want in json.loads(expected.read_text(encoding="utf-8")).items():
+            ok, what = check_store(STORES / expected.stem, stream, want)
+            print(f"{'PASS' if ok else 'FAIL'}  {expected.stem}/{stream}: {what}")
+            passed, failed = passed + ok, failed + (not ok)
+    if not stores:
+        print(f"no golden stores found in {STORES}")
+        failed += 1
     print(f"{passed} passed, {failed} failed")
     return 1 if failed else 0
 

@@ -38,10 +38,11 @@ MAX_METADATA_BYTES = 1_048_576
 MAX_PARTITION = 2**31 - 1
 MAX_OFFSET = 2**63 - 1
 
+# The error kinds of FORMAT.md section 6, in decoding order (stable identifiers).
 KINDS = (
     "truncated", "trailing_bytes", "too_large", "bad_magic", "unsupported_version",
-    "unsupported_features", "checksum_mismatch", "malformed_body", "malformed_extensions",
-    "invalid",
+    "unsupported_features", "checksum_mismatch", "malformed_body", "malformed_extension_area",
+    "invalid_checkpoint",
 )
 
 
@@ -144,7 +145,7 @@ def decode(data):
     doc["skipped_extensions"] = _decode_extensions(data, body_end, body_end + ext_len)
     # 9. Semantics.
     if problems:
-        raise TidemarkError("invalid", problems[0])
+        raise TidemarkError("invalid_checkpoint", problems[0])
     return doc
 
 
@@ -228,14 +229,14 @@ def _decode_extensions(data, pos, end):
     skipped, previous_tag = [], 0
     while pos < end:
         if end - pos < 8:
-            raise TidemarkError("malformed_extensions", f"record at byte {pos}: {end - pos} bytes left, a record header needs 8")
+            raise TidemarkError("malformed_extension_area", f"record at byte {pos}: {end - pos} bytes left, a record header needs 8")
         tag, length = struct.unpack_from("<II", data, pos)
         if tag == 0:
-            raise TidemarkError("malformed_extensions", f"record at byte {pos}: tag 0 is reserved")
+            raise TidemarkError("malformed_extension_area", f"record at byte {pos}: tag 0 is reserved")
         if tag <= previous_tag:
-            raise TidemarkError("malformed_extensions", f"record at byte {pos}: tag {tag} is not after tag {previous_tag}")
+            raise TidemarkError("malformed_extension_area", f"record at byte {pos}: tag {tag} is not after tag {previous_tag}")
         if length > end - pos - 8:
-            raise TidemarkError("malformed_extensions", f"record at byte {pos}: tag {tag} claims {length} bytes, only {end - pos - 8} left")
+            raise TidemarkError("malformed_extension_area", f"record at byte {pos}: tag {tag} claims {length} bytes, only {end - pos - 8} left")
         if tag not in KNOWN_EXTENSION_TAGS:
             skipped.append({"tag": tag, "length": length})
         previous_tag, pos = tag, pos + 8 + length

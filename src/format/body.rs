@@ -238,11 +238,12 @@ pub(crate) fn read(body: &[u8], base: u64) -> Result<Checkpoint, FormatError> {
         let mut next = 0u64;
         for p in 0..count {
             let gap = r.varint(|| format!("topics[{t}].partitions[{p}].gap"))?;
-            let partition = next.saturating_add(gap);
+            // Exact: `next` is at most 2^31, so the sum fits an i128 whatever the gap.
+            let partition = i128::from(next) + i128::from(gap);
             let Ok(partition) = i32::try_from(partition) else {
                 return Err(Violation::PartitionOutOfRange {
                     topic: name.to_owned(),
-                    partition: partition.min(i64::MAX as u64) as i64,
+                    partition,
                 }
                 .into());
             };

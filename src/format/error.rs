@@ -84,28 +84,121 @@ pub enum FormatError {
         offset: u64,
     },
     /// The checkpoint breaks a rule of the format (decoding) or cannot be written (encoding).
+    ///
+    /// The message includes the violation, which is therefore not also the error's `source`
+    /// (an error chain would print it twice).
     #[error("invalid checkpoint: {0}")]
-    Invalid(#[from] Violation),
+    Invalid(Violation),
 }
 
 impl FormatError {
-    /// A short stable name for the kind of error, as the format spec (§6) and the reference
-    /// reader name it: `truncated`, `trailing_bytes`, `too_large`, `bad_magic`,
-    /// `unsupported_version`, `unsupported_features`, `checksum_mismatch`, `malformed_body`,
-    /// `malformed_extensions` or `invalid`.
-    pub fn kind(&self) -> &'static str {
+    /// The kind of error, with its stable identifier ([`ErrorKind::as_str`]) as the format
+    /// spec (§6) and the reference reader name it. Compare implementations by kind, not by
+    /// message.
+    pub fn kind(&self) -> ErrorKind {
         match self {
-            FormatError::Truncated { .. } => "truncated",
-            FormatError::TrailingBytes { .. } => "trailing_bytes",
-            FormatError::TooLarge { .. } => "too_large",
-            FormatError::BadMagic { .. } => "bad_magic",
-            FormatError::UnsupportedVersion { .. } => "unsupported_version",
-            FormatError::UnsupportedFeatures { .. } => "unsupported_features",
-            FormatError::ChecksumMismatch { .. } => "checksum_mismatch",
-            FormatError::MalformedBody { .. } => "malformed_body",
-            FormatError::MalformedExtensions { .. } => "malformed_extensions",
-            FormatError::Invalid(_) => "invalid",
+            FormatError::Truncated { .. } => ErrorKind::Truncated,
+            FormatError::TrailingBytes { .. } => ErrorKind::TrailingBytes,
+            FormatError::TooLarge { .. } => ErrorKind::TooLarge,
+            FormatError::BadMagic { .. } => ErrorKind::BadMagic,
+            FormatError::UnsupportedVersion { .. } => ErrorKind::UnsupportedVersion,
+            FormatError::UnsupportedFeatures { .. } => ErrorKind::UnsupportedFeatures,
+            FormatError::ChecksumMismatch { .. } => ErrorKind::ChecksumMismatch,
+            FormatError::MalformedBody { .. } => ErrorKind::MalformedBody,
+            FormatError::MalformedExtensions { .. } => ErrorKind::MalformedExtensionArea,
+            FormatError::Invalid(_) => ErrorKind::InvalidCheckpoint,
         }
+    }
+}
+
+impl From<Violation> for FormatError {
+    fn from(violation: Violation) -> Self {
+        FormatError::Invalid(violation)
+    }
+}
+
+/// The ten kinds of [`FormatError`], one per failure of the format spec's decoding order
+/// (§6). Each has a stable `snake_case` identifier that never changes: `.error` golden files,
+/// the reference reader and `tidemark cat` print it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// `truncated`: the input ends before the file does.
+    Truncated,
+    /// `trailing_bytes`: the input is longer than its header declares.
+    TrailingBytes,
+    /// `too_large`: the input, or the length its header declares, exceeds `MAX_FILE_SIZE`.
+    TooLarge,
+    /// `bad_magic`: not a checkpoint file.
+    BadMagic,
+    /// `unsupported_version`: a major version this reader does not know.
+    UnsupportedVersion,
+    /// `unsupported_features`: required flag bits this reader does not implement.
+    UnsupportedFeatures,
+    /// `checksum_mismatch`: the stored CRC-32 does not match the content.
+    ChecksumMismatch,
+    /// `malformed_body`: the body's bytes do not follow the encoding of §2.
+    MalformedBody,
+    /// `malformed_extension_area`: the extension records do not follow §3.
+    MalformedExtensionArea,
+    /// `invalid_checkpoint`: the checkpoint breaks a rule of §2.3 or a limit of §5.
+    InvalidCheckpoint,
+}
+
+impl ErrorKind {
+    /// Every kind, in the decoding order of the spec (§6).
+    pub const ALL: [ErrorKind; 10] = [
+        ErrorKind::Truncated,
+        ErrorKind::TrailingBytes,
+        ErrorKind::TooLarge,
+        ErrorKind::BadMagic,
+        ErrorKind::UnsupportedVersion,
+        ErrorKind::UnsupportedFeatures,
+        ErrorKind::ChecksumMismatch,
+        ErrorKind::MalformedBody,
+        ErrorKind::MalformedExtensionArea,
+        ErrorKind::InvalidCheckpoint,
+    ];
+
+    /// The stable identifier, e.g. `checksum_mismatch`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Truncated => "truncated",
+            ErrorKind::TrailingBytes => "trailing_bytes",
+            ErrorKind::TooLarge => "too_large",
+            ErrorKind::BadMagic => "bad_magic",
+            ErrorKind::UnsupportedVersion => "unsupported_version",
+            ErrorKind::UnsupportedFeatures => "unsupported_features",
+            ErrorKind::ChecksumMismatch => "checksum_mismatch",
+            ErrorKind::MalformedBody => "malformed_body",
+            ErrorKind::MalformedExtensionArea => "malformed_extension_area",
+            ErrorKind::InvalidCheckpoint => "invalid_checkpoint",
+        }
+    }
+
+    /// The kind an identifier names, if any.
+    pub fn from_identifier(identifier: &str) -> Option<ErrorKind> {
+        ErrorKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == identifier)
+    }
+}
+
+impl std::fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<str> for ErrorKind {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for ErrorKind {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
     }
 }
 
@@ -185,8 +278,9 @@ pub enum Violation {
     PartitionOutOfRange {
         /// The topic.
         topic: String,
-        /// The partition number.
-        partition: i64,
+        /// The partition number, exactly: a negative `i32` (encoding), or the number the gaps
+        /// of a file add up to (decoding; up to `2^31 - 1 + 2^64 - 1`).
+        partition: i128,
     },
     /// An offset is negative or above `i64::MAX`.
     #[error("topic {topic:?} partition {partition}: offset {offset} is out of range")]

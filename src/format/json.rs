@@ -1,16 +1,18 @@
 //! The JSON rendering of a decoded file (spec §9), shared by the command-line tool and the
-//! golden-file tests.
+//! golden-file tests, and of a checkpoint read from a store (the same object without the two
+//! keys that describe a file).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use super::Decoded;
+use super::{Checkpoint, Decoded};
 
 #[derive(Serialize)]
 struct View<'a> {
-    format_version: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    format_version: Option<String>,
     stream: &'a str,
     id: u64,
     batch_time_ms: u64,
@@ -18,7 +20,8 @@ struct View<'a> {
     writer: WriterView<'a>,
     offsets: BTreeMap<&'a str, &'a BTreeMap<i32, i64>>,
     metadata: BTreeMap<&'a str, String>,
-    skipped_extensions: Vec<ExtensionView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    skipped_extensions: Option<Vec<ExtensionView>>,
 }
 
 #[derive(Serialize)]
@@ -39,9 +42,32 @@ struct ExtensionView {
 /// Renders a decoded file as the pretty-printed JSON of the format spec (§9), ending with a
 /// newline. The output is stable: the reference reader prints the same bytes.
 pub fn to_json(decoded: &Decoded) -> String {
-    let c = &decoded.checkpoint;
-    let view = View {
-        format_version: decoded.version.to_string(),
+    let mut view = view(&decoded.checkpoint);
+    view.format_version = Some(decoded.version.to_string());
+    view.skipped_extensions = Some(
+        decoded
+            .skipped_extensions
+            .iter()
+            .map(|e| ExtensionView {
+                tag: e.tag,
+                length: e.length,
+            })
+            .collect(),
+    );
+    render(&view)
+}
+
+/// Renders a checkpoint (read from a store, where there is no file to describe) as the JSON of
+/// the format spec (§9) without its two file keys, `format_version` and `skipped_extensions`:
+/// the same keys otherwise, in the same order, formatted the same way. `tidemark show --json`
+/// prints this; `tidemark cat --json` prints [`to_json`].
+pub fn checkpoint_to_json(checkpoint: &Checkpoint) -> String {
+    render(&view(checkpoint))
+}
+
+fn view(c: &Checkpoint) -> View<'_> {
+    View {
+        format_version: None,
         stream: &c.stream,
         id: c.id,
         batch_time_ms: c.batch_time_ms,
@@ -59,16 +85,12 @@ pub fn to_json(decoded: &Decoded) -> String {
             .iter()
             .map(|(k, v)| (k.as_str(), hex(v)))
             .collect(),
-        skipped_extensions: decoded
-            .skipped_extensions
-            .iter()
-            .map(|e| ExtensionView {
-                tag: e.tag,
-                length: e.length,
-            })
-            .collect(),
-    };
-    let mut out = serde_json::to_string_pretty(&view).expect("the JSON view always serializes");
+        skipped_extensions: None,
+    }
+}
+
+fn render(view: &View<'_>) -> String {
+    let mut out = serde_json::to_string_pretty(view).expect("the JSON view always serializes");
     out.push('\n');
     out
 }

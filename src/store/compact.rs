@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime};
 use object_store::path::Path;
 
 use super::error::Result;
-use super::{SkippedObject, Store};
+use super::{SkippedObject, Store, layout};
 
 /// Which checkpoints compaction keeps.
 ///
@@ -18,7 +18,8 @@ pub struct RetentionPolicy {
     pub max_age: Duration,
     /// The newest checkpoints kept whatever their age (at least 1 is always kept).
     pub keep_at_least: usize,
-    /// Temporary files left by interrupted writes are deleted once older than this.
+    /// Temporary files left by interrupted writes are deleted once older than this; a staging
+    /// file of an id above the newest checkpoint (a live writer's commit in flight) never is.
     pub temporary_grace: Duration,
 }
 
@@ -118,8 +119,17 @@ impl Store {
         let grace_cutoff = now
             .checked_sub(policy.temporary_grace)
             .unwrap_or(SystemTime::UNIX_EPOCH);
+        // A live writer only stages ids above the newest checkpoint: a staging file of an id at
+        // or below it belongs to a write that can no longer land (its writer crashed or was
+        // fenced), whatever its age. Above it, nothing is deleted, whatever the grace period.
+        let newest_present = checkpoints.first().map(|c| c.id);
         for (name, modified, size) in listing.temporary {
-            if modified < grace_cutoff {
+            let stale = match layout::temporary_target(&name) {
+                Some(id) => newest_present.is_some_and(|newest| id <= newest),
+                // A staged hint: its writer is done with it once the grace period is over.
+                None => true,
+            };
+            if stale && modified < grace_cutoff {
                 report.bytes_freed += size;
                 doomed.push(paths.dir().clone().join(name.as_str()));
                 report.temporary_deleted.push(name);

@@ -1,6 +1,6 @@
 //! Errors of the checkpoint store.
 
-use crate::format::FormatError;
+use crate::format::{FormatError, FormatVersion};
 
 /// Who wrote a checkpoint, as reported in [`StoreError::Fenced`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,6 +104,26 @@ pub enum StoreError {
         /// The highest damaged id.
         newest_damaged: u64,
     },
+    /// A checkpoint of the stream was written by a newer tidemark: its format's major version
+    /// is above the ones this library reads, or it uses required features this library does
+    /// not implement. [`Store::latest`](super::Store::latest) stops here instead of falling
+    /// back to an older checkpoint (which would resume from stale offsets), and no writer of
+    /// this library opens or commits past it. Upgrade tidemark.
+    #[error(
+        "stream={stream} checkpoint={id}: written by a newer tidemark (format {version}{}): upgrade tidemark to read or write this stream",
+        features_text(*required_features)
+    )]
+    NewerFormat {
+        /// The stream.
+        stream: String,
+        /// The checkpoint's id.
+        id: u64,
+        /// The format version in the checkpoint file.
+        version: FormatVersion,
+        /// The required feature bits (flags 0-15) this library does not implement; 0 when
+        /// the major version alone is newer.
+        required_features: u32,
+    },
     /// A newer writer has claimed the stream: this writer may not commit any more.
     #[error("stream={stream} checkpoint={id}: fenced by a newer writer, {by}")]
     Fenced {
@@ -124,6 +144,14 @@ pub enum StoreError {
         id: u64,
         /// What was found there.
         reason: String,
+    },
+    /// The stream's ids are used up: its newest id is the largest the format allows.
+    #[error("stream {stream:?} has no id left after {last} (the largest the format allows)")]
+    IdsExhausted {
+        /// The stream.
+        stream: String,
+        /// Its newest id.
+        last: u64,
     },
     /// The backend does not enforce create-if-absent writes, so commits cannot be fenced.
     #[error(
@@ -157,6 +185,14 @@ pub enum StoreError {
     },
 }
 
+fn features_text(required_features: u32) -> String {
+    if required_features == 0 {
+        String::new()
+    } else {
+        format!(", unknown required features {required_features:#06x}")
+    }
+}
+
 /// Why a checkpoint object is not a valid checkpoint of its stream.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -176,6 +212,23 @@ pub enum Damage {
         /// The id in the file.
         found: u64,
     },
+    /// Something at the name holds no readable object (a directory with a checkpoint name).
+    #[error("not a file")]
+    NotAFile,
+}
+
+impl Damage {
+    /// A stable identifier of the damage: the format error's kind
+    /// ([`ErrorKind::as_str`](crate::format::ErrorKind::as_str), e.g. `checksum_mismatch`), or
+    /// `wrong_stream` / `wrong_id` for a valid file in the wrong place (LAYOUT.md §5).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Damage::Format(e) => e.kind().as_str(),
+            Damage::WrongStream { .. } => "wrong_stream",
+            Damage::WrongId { .. } => "wrong_id",
+            Damage::NotAFile => "not_a_file",
+        }
+    }
 }
 
 /// A `Result` with a [`StoreError`].

@@ -16,13 +16,19 @@ use super::url::BackendKind;
 /// rewrite interval, so a lagging hint never forces a listing.
 pub(crate) const MAX_PROBES: u32 = 32;
 
-/// The id a `_latest` hint names: decimal digits followed by `\n`; `None` if malformed.
+/// The id a `_latest` hint names, read strictly (LAYOUT.md §5.1): exactly the canonical
+/// decimal form of an id from 1 to `u64::MAX` (no sign, no leading zero, at most 20 digits)
+/// followed by exactly one `\n`, as writers write it. Anything else is no usable hint (`None`).
 pub(crate) fn parse(bytes: &[u8]) -> Option<u64> {
-    std::str::from_utf8(bytes)
-        .ok()?
-        .strip_suffix('\n')?
-        .parse()
-        .ok()
+    let digits = bytes.strip_suffix(b"\n")?;
+    if digits.is_empty()
+        || digits.len() > 20
+        || digits[0] == b'0'
+        || !digits.iter().all(u8::is_ascii_digit)
+    {
+        return None;
+    }
+    std::str::from_utf8(digits).ok()?.parse().ok()
 }
 
 /// The hint's contents for `id`.
@@ -82,6 +88,31 @@ pub(crate) async fn probe_forward<B: Backend + ?Sized>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hints_are_read_strictly() {
+        assert_eq!(parse(b"42\n"), Some(42));
+        assert_eq!(parse(b"18446744073709551615\n"), Some(u64::MAX));
+        for bad in [
+            &b"42"[..],
+            b"042\n",
+            b"+42\n",
+            b"-1\n",
+            b"0\n",
+            b"\n",
+            b"",
+            b"42\n\n",
+            b"42\r\n",
+            b" 42\n",
+            b"42 \n",
+            b"18446744073709551616\n",
+            b"000000000000000000042\n",
+            b"100000000000000000000\n",
+            "\u{661}\n".as_bytes(),
+        ] {
+            assert_eq!(parse(bad), None, "{:?}", String::from_utf8_lossy(bad));
+        }
+    }
 
     #[test]
     fn hints_round_trip_and_malformed_ones_are_ignored() {

@@ -124,6 +124,19 @@ pub(crate) fn parse_checkpoint_file_name(file_name: &str) -> Option<u64> {
     digits.parse().ok()
 }
 
+/// The checkpoint id a temporary file was staging (`<name>#<n>`, `.<name>.tmp.<n>`), when the
+/// name it stages is a checkpoint's.
+pub(crate) fn temporary_target(file_name: &str) -> Option<u64> {
+    if !is_temporary(file_name) {
+        return None;
+    }
+    let staged = match file_name.rsplit_once('#') {
+        Some((name, _)) => name,
+        None => file_name.strip_prefix('.')?.rsplit_once(".tmp.")?.0,
+    };
+    parse_checkpoint_file_name(staged)
+}
+
 fn is_temporary(file_name: &str) -> bool {
     let all_digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
     if let Some((_, suffix)) = file_name.rsplit_once('#') {
@@ -260,6 +273,17 @@ mod tests {
     }
 
     #[test]
+    fn temporary_files_name_the_checkpoint_they_staged() {
+        assert_eq!(temporary_target("00000000000000000007.tdm#3"), Some(7));
+        assert_eq!(
+            temporary_target(".00000000000000000007.tdm.tmp.12"),
+            Some(7)
+        );
+        assert_eq!(temporary_target("_latest#1"), None);
+        assert_eq!(temporary_target("00000000000000000007.tdm"), None);
+    }
+
+    #[test]
     fn objects_are_classified_by_name() {
         assert_eq!(
             classify("00000000000000000007.tdm"),
@@ -275,6 +299,8 @@ mod tests {
             ObjectKind::Temporary
         );
         assert_eq!(classify("notes.txt"), ObjectKind::Foreign);
+        // 20 digits beyond u64::MAX: not a checkpoint name.
+        assert_eq!(classify("18446744073709551616.tdm"), ObjectKind::Foreign);
         assert_eq!(classify("00000000000000000007.tdm#x"), ObjectKind::Foreign);
     }
 }

@@ -133,7 +133,7 @@ pub struct SkippedObject {
 pub struct LatestReport {
     /// The newest valid checkpoint, if any.
     pub checkpoint: Option<Checkpoint>,
-    /// Damaged objects newer than it, newest first.
+    /// Damaged objects newer than it, newest first: the report of damage (not a log line).
     pub skipped: Vec<SkippedObject>,
     /// The highest checkpoint id present, valid or not (the next commit gets a higher one).
     pub max_id: Option<u64>,
@@ -279,7 +279,11 @@ impl Store {
     /// it, read the checkpoint: 3 on object stores; on local disk the hint may lag up to 15
     /// commits, each a stat), whatever the history's length. Damaged objects (corrupt,
     /// torn, empty, foreign) are skipped and logged, falling back to the newest valid
-    /// checkpoint, unless the store is strict.
+    /// checkpoint, unless the store is strict; [`latest_report`](Self::latest_report) returns
+    /// them. A checkpoint written by a newer tidemark (a newer major format version, or
+    /// required features this library lacks) is never skipped: it stops `latest` with
+    /// [`StoreError::NewerFormat`] ("upgrade"), since falling back would resume from stale
+    /// offsets.
     pub async fn latest(&self, stream: &str) -> Result<Option<Checkpoint>> {
         let report = self.latest_report(stream).await?;
         for skipped in &report.skipped {
@@ -289,40 +293,44 @@ impl Store {
     }
 
     /// Like [`latest`](Self::latest), also returning every damaged object skipped on the way
-    /// and the highest id present.
+    /// and the highest id present. This report is where damaged objects are reported
+    /// ([`LatestReport::skipped`], newest first, each with its [`Damage`]); `latest` only
+    /// logs them.
+    ///
+    /// The rules are those of LAYOUT.md §5: the `_latest` hint is read strictly, the probe
+    /// makes at most 32 existence checks, the folder is listed at most once, and the walk
+    /// down starts at the highest listed id. Fails with [`StoreError::NewerFormat`] when the
+    /// newest checkpoint that is not damaged was written by a newer tidemark, and (strict
+    /// mode) with [`StoreError::DamagedLatest`] when damaged objects were skipped.
     pub async fn latest_report(&self, stream: &str) -> Result<LatestReport> {
         let paths = self.paths(stream)?;
-        let Some(top) = self.newest_id(&paths).await? else {
+        let (candidate, mut listed) = self.newest_id(&paths).await?;
+        let Some(top) = candidate else {
             return Ok(LatestReport::default());
         };
-        let mut report = LatestReport {
-            max_id: Some(top),
-            ..LatestReport::default()
-        };
+        let mut report = LatestReport::default();
         // The common case: the newest object is valid.
         match self.read_checkpoint(stream, &paths, top).await? {
             Some(Ok(checkpoint)) => {
                 report.checkpoint = Some(checkpoint);
+                report.max_id = Some(top);
                 return Ok(report);
             }
-            Some(Err(reason)) => report.skipped.push(SkippedObject { id: top, reason }),
+            Some(Err(reason)) => {
+                report.skipped.push(SkippedObject { id: top, reason });
+                report.max_id = Some(top);
+            }
             None => {}
         }
-        // Damage, or a hint pointing at a deleted object: walk down every listed id.
-        let mut ids: Vec<u64> = self
-            .list_ids(&paths)
-            .await?
-            .into_iter()
-            .filter(|&id| id != top)
-            .collect();
+        // Damage, or a hint naming a missing id: walk down every listed id, from the highest
+        // (which may be above the candidate), listing the folder unless the probe already did.
+        let mut ids = match listed.take() {
+            Some(ids) => ids,
+            None => self.list_ids(&paths).await?,
+        };
+        ids.retain(|&id| id != top);
         ids.sort_unstable_by(|a, b| b.cmp(a));
-        if let Some(&listed_top) = ids.first() {
-            report.max_id = report.max_id.max(Some(listed_top));
-        }
-        if report.skipped.is_empty() && report.max_id == Some(top) {
-            // The candidate was not there at all.
-            report.max_id = ids.first().copied();
-        }
+        report.max_id = report.max_id.max(ids.first().copied());
         for id in ids {
             match self.read_checkpoint(stream, &paths, id).await? {
                 Some(Ok(checkpoint)) => {
@@ -345,8 +353,9 @@ impl Store {
 
     /// Checkpoint `id` of `stream`.
     ///
-    /// Fails with [`StoreError::NotFound`] when there is none and [`StoreError::Damaged`] when
-    /// the object is not a valid checkpoint of this stream with this id.
+    /// Fails with [`StoreError::NotFound`] when there is none, [`StoreError::NewerFormat`] when
+    /// a newer tidemark wrote it, and [`StoreError::Damaged`] when the object is not a valid
+    /// checkpoint of this stream with this id.
     pub async fn get(&self, stream: &str, id: u64) -> Result<Checkpoint> {
         let paths = self.paths(stream)?;
         match self.read_checkpoint(stream, &paths, id).await? {
@@ -452,17 +461,19 @@ impl Store {
         Ok(None)
     }
 
-    /// The highest checkpoint id present, probably: the hint, moved past the ids that exist
-    /// after it, or the listing's maximum when there is no usable hint. The caller reads the
-    /// candidate and lists when it is absent.
-    async fn newest_id(&self, paths: &StreamPaths) -> Result<Option<u64>> {
+    /// The highest checkpoint id present, probably (LAYOUT.md §5.2): the hint moved past the
+    /// ids that exist after it, or the listing's maximum when there is no usable hint or the
+    /// hint is far behind; with the listed ids when the folder was listed. The caller reads the
+    /// candidate and lists when it is damaged or absent.
+    async fn newest_id(&self, paths: &StreamPaths) -> Result<(Option<u64>, Option<Vec<u64>>)> {
         if let Some(hint) = self.read_hint(paths).await?
             && let Some(top) = hint::probe_forward(&*self.inner.backend, paths, hint).await?
         {
-            return Ok(Some(top));
+            return Ok((Some(top), None));
         }
-        // No usable hint, or it is far behind: list.
-        Ok(self.list_ids(paths).await?.into_iter().max())
+        // No usable hint, or it is far behind (h + 32 exists): list.
+        let ids = self.list_ids(paths).await?;
+        Ok((ids.iter().max().copied(), Some(ids)))
     }
 
     async fn list_ids(&self, paths: &StreamPaths) -> Result<Vec<u64>> {
@@ -490,7 +501,9 @@ impl Store {
         self.inner.backend.read(path).await
     }
 
-    /// Reads and checks checkpoint `id`: `None` if absent, `Some(Err)` if damaged.
+    /// Reads and checks checkpoint `id`: `None` if absent, `Some(Err)` if damaged, and
+    /// [`StoreError::NewerFormat`] if a newer tidemark wrote it (never treated as damage: a
+    /// reader that skipped it would fall back to an older checkpoint).
     async fn read_checkpoint(
         &self,
         stream: &str,
@@ -500,7 +513,11 @@ impl Store {
         let Some(bytes) = self.read_bytes(&paths.checkpoint(id)).await? else {
             return Ok(None);
         };
-        Ok(Some(check_checkpoint(stream, id, &bytes)))
+        let checked = check_checkpoint(stream, id, &bytes);
+        if let Err(damage) = &checked {
+            newer_format(stream, id, &bytes, damage)?;
+        }
+        Ok(Some(checked))
     }
 }
 
@@ -528,6 +545,35 @@ fn check_checkpoint(
         });
     }
     Ok(checkpoint)
+}
+
+/// Fails with [`StoreError::NewerFormat`] when `damage` means that a newer tidemark wrote
+/// `bytes`: a major version above the ones this library reads, or unknown required features.
+/// (A major version below them, 0, is damage: no tidemark writes it.)
+fn newer_format(stream: &str, id: u64, bytes: &[u8], damage: &Damage) -> Result<()> {
+    let newest_major = format::SUPPORTED_MAJOR_VERSIONS.iter().max().copied();
+    let (version, required_features) = match damage {
+        Damage::Format(format::FormatError::UnsupportedVersion { found, .. })
+            if Some(found.major) > newest_major =>
+        {
+            (*found, 0)
+        }
+        Damage::Format(format::FormatError::UnsupportedFeatures { flags }) => {
+            // Past the magic and version checks, so the header's first 12 bytes are there.
+            let version = format::FormatVersion {
+                major: u16::from_le_bytes([bytes[8], bytes[9]]),
+                minor: u16::from_le_bytes([bytes[10], bytes[11]]),
+            };
+            (version, *flags)
+        }
+        _ => return Ok(()),
+    };
+    Err(StoreError::NewerFormat {
+        stream: stream.to_owned(),
+        id,
+        version,
+        required_features,
+    })
 }
 
 fn check_stream_name(stream: &str) -> Result<()> {

@@ -20,7 +20,8 @@ pub struct VerifyReport {
     /// Ids missing between the lowest and the highest retained id (compaction only removes the
     /// oldest, so gaps mean lost or hand-deleted files).
     pub gaps: Vec<(u64, u64)>,
-    /// Temporary files left by interrupted writes.
+    /// Temporary files left by interrupted writes: harmless leftovers (no reader ever reads
+    /// them, the next writer to open the stream and compaction remove them), not problems.
     pub temporary: Vec<String>,
     /// Objects tidemark did not write.
     pub foreign: Vec<String>,
@@ -29,19 +30,19 @@ pub struct VerifyReport {
 }
 
 impl VerifyReport {
-    /// Whether anything is wrong (damaged files, gaps, leftovers, foreign objects).
+    /// Whether anything is wrong (damaged files, gaps, foreign objects). Temporary files of
+    /// interrupted writes are harmless and do not count.
     pub fn has_problems(&self) -> bool {
-        !self.damaged.is_empty()
-            || !self.gaps.is_empty()
-            || !self.temporary.is_empty()
-            || !self.foreign.is_empty()
+        !self.damaged.is_empty() || !self.gaps.is_empty() || !self.foreign.is_empty()
     }
 }
 
 impl Store {
     /// Reads every checkpoint of `stream` and checks its checksum, version, content and
     /// canonical form, the ids' continuity, and the folder for leftovers and foreign objects.
-    /// `progress(done, total)` is called after each checkpoint.
+    /// `progress(done, total)` is called after each checkpoint. Fails with
+    /// [`StoreError::NewerFormat`](super::StoreError::NewerFormat) at a checkpoint written by a
+    /// newer tidemark.
     pub async fn verify(
         &self,
         stream: &str,
@@ -75,7 +76,11 @@ impl Store {
                         report.non_canonical.push(id);
                     }
                 }
-                Err(reason) => report.damaged.push(SkippedObject { id, reason }),
+                Err(reason) => {
+                    // Written by a newer tidemark: not damage, and not this library's to judge.
+                    super::newer_format(stream, id, &bytes, &reason)?;
+                    report.damaged.push(SkippedObject { id, reason })
+                }
             }
             progress(i + 1, total);
         }

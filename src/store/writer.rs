@@ -11,8 +11,8 @@ use bytes::Bytes;
 use super::backend::{Attempt, Created, Outcome};
 use super::compact::{CompactionReport, RetentionPolicy};
 use super::error::{Result, StoreError, WriterInfo};
-use super::layout::StreamPaths;
-use super::{Store, check_checkpoint};
+use super::layout::{self, StreamPaths};
+use super::{Damage, SkippedObject, Store, check_checkpoint, newer_format};
 use crate::format::{self, Checkpoint, Offsets, Writer};
 
 /// Who is writing: recorded in every checkpoint this writer commits.
@@ -119,6 +119,10 @@ pub struct Committed {
     pub id: u64,
     /// Its size in bytes.
     pub size: u64,
+    /// Objects this commit found at ids it wanted to write that are not checkpoints (a torn
+    /// write of its own left by a cut connection, someone else's damage, a directory): never
+    /// overwritten, moved past (LAYOUT.md §5.3). Usually empty.
+    pub skipped: Vec<SkippedObject>,
 }
 
 /// The only writer of a stream, until a newer one opens.
@@ -134,6 +138,8 @@ pub struct StreamWriter {
     writer: Writer,
     last_id: u64,
     fenced_by: Option<WriterInfo>,
+    /// Objects the commit under way moved past.
+    skipped: Vec<SkippedObject>,
     commits_since_hint: u64,
     /// Local-disk commit attempts run on the calling thread (the blocking facade), not on
     /// tokio's blocking pool.
@@ -163,10 +169,20 @@ impl Store {
         }
         const MAX_ATTEMPTS: usize = 32;
         let mut attempts = 0;
+        // Past every id found taken: an id whose create is refused though no checkpoint can
+        // be read there (a directory with a checkpoint name) is never claimed twice.
+        let mut floor = 1u64;
         loop {
             attempts += 1;
             let latest = self.latest_report(stream).await?;
-            let claim_id = latest.max_id.unwrap_or(0) + 1;
+            let newest = latest.max_id.unwrap_or(0);
+            let claim_id = newest
+                .checked_add(1)
+                .ok_or_else(|| StoreError::IdsExhausted {
+                    stream: stream.to_owned(),
+                    last: newest,
+                })?
+                .max(floor);
             let base = latest
                 .checkpoint
                 .unwrap_or_else(|| Checkpoint::new(stream, Offsets::new()));
@@ -187,6 +203,7 @@ impl Store {
             {
                 Created::Yes => {
                     self.write_hint(&paths, claim_id).await;
+                    self.remove_stale_staging(stream, &paths, claim_id).await;
                     return Ok(StreamWriter {
                         store: self.clone(),
                         stream: stream.to_owned(),
@@ -194,6 +211,7 @@ impl Store {
                         writer,
                         last_id: claim_id,
                         fenced_by: None,
+                        skipped: Vec::new(),
                         commits_since_hint: 0,
                         local_io_inline: false,
                         commits_since_compaction: 0,
@@ -205,7 +223,10 @@ impl Store {
                 }
                 // Someone else claimed or committed this id first: read the new state and
                 // claim the next one.
-                Created::Taken(_) if attempts < MAX_ATTEMPTS => continue,
+                Created::Taken(_) if attempts < MAX_ATTEMPTS => {
+                    floor = claim_id + 1;
+                    continue;
+                }
                 Created::Taken(_) => {
                     return Err(StoreError::Conflict {
                         stream: stream.to_owned(),
@@ -214,6 +235,33 @@ impl Store {
                     });
                 }
             }
+        }
+    }
+
+    /// Deletes the staging files of interrupted writes of ids up to `claim_id`: after the claim
+    /// no live writer can own them (an older writer writing there is fenced, a newer one
+    /// writes above). A failure is logged, not returned: they are harmless leftovers.
+    async fn remove_stale_staging(&self, stream: &str, paths: &StreamPaths, claim_id: u64) {
+        let cleaned = async {
+            let listing = self.list(stream).await?;
+            let stale: Vec<_> = listing
+                .temporary
+                .iter()
+                .filter(|(name, _, _)| {
+                    layout::temporary_target(name).is_some_and(|id| id <= claim_id)
+                })
+                .map(|(name, _, _)| paths.dir().clone().join(name.as_str()))
+                .collect();
+            let count = stale.len();
+            self.inner.backend.delete(stale).await.map(|()| count)
+        };
+        match cleaned.await {
+            Ok(0) => {}
+            Ok(count) => {
+                tracing::info!(stream, count, "removed staging files of interrupted writes")
+            }
+            Err(e) => tracing::warn!(stream, error = %crate::error_chain(&e),
+                "could not remove staging files of interrupted writes"),
         }
     }
 
@@ -301,8 +349,9 @@ impl StreamWriter {
     /// the next call works out which and continues.
     pub async fn commit(&mut self, new: NewCheckpoint) -> Result<Committed> {
         if let Some(by) = &self.fenced_by {
-            return Err(self.fenced(self.last_id + 1, by.clone()));
+            return Err(self.fenced(self.last_id.saturating_add(1), by.clone()));
         }
+        self.skipped.clear();
         let store = self.store.clone();
         let batch_time_ms = if new.batch_time_ms == 0 {
             store.inner.options.clock.now_ms()
@@ -314,8 +363,15 @@ impl StreamWriter {
             .with_writer(self.writer.clone());
         checkpoint.metadata = new.metadata;
         const MAX_ATTEMPTS: usize = 16;
+        let mut unreadable_at = None;
         for _ in 0..MAX_ATTEMPTS {
-            let id = self.last_id + 1;
+            let id = self
+                .last_id
+                .checked_add(1)
+                .ok_or_else(|| StoreError::IdsExhausted {
+                    stream: self.stream.clone(),
+                    last: self.last_id,
+                })?;
             checkpoint.id = id;
             checkpoint.created_at_ms = store.inner.options.clock.now_ms();
             let bytes = Bytes::from(encode(&self.stream, &checkpoint)?);
@@ -354,8 +410,17 @@ impl StreamWriter {
                     }
                     continue;
                 }
-                // It vanished between the attempt and the read (deleted): try again.
-                Outcome::Taken(None) => continue,
+                // It vanished between the attempt and the read (deleted): try again, once.
+                // Taken again with nothing readable there, it is not a file (a directory with
+                // a checkpoint name): no checkpoint of anyone, so this writer moves past it.
+                Outcome::Taken(None) if unreadable_at != Some(id) => {
+                    unreadable_at = Some(id);
+                    continue;
+                }
+                Outcome::Taken(None) => {
+                    self.move_past(id, Damage::NotAFile);
+                    continue;
+                }
                 Outcome::Taken(Some(found)) => {
                     if found != bytes {
                         self.judge_existing(id, &found)?;
@@ -379,19 +444,38 @@ impl StreamWriter {
                 self.commits_since_hint + 1
             };
             self.maybe_compact();
-            return Ok(Committed { id, size });
+            return Ok(Committed {
+                id,
+                size,
+                skipped: std::mem::take(&mut self.skipped),
+            });
         }
         Err(StoreError::Conflict {
             stream: self.stream.clone(),
-            id: self.last_id + 1,
+            id: self.last_id.saturating_add(1),
             reason: format!("the id kept changing under this writer in {MAX_ATTEMPTS} attempts"),
         })
     }
 
+    /// Moves this writer past `id`, which holds an object that is no checkpoint, recording it.
+    fn move_past(&mut self, id: u64, reason: Damage) {
+        tracing::warn!(stream = %self.stream, id, reason = %reason,
+            "moved past an object that is not a checkpoint");
+        self.last_id = self.last_id.max(id);
+        self.skipped.push(SkippedObject { id, reason });
+    }
+
     /// Decides what an object found at `id` (where this writer wanted to write) means: this
-    /// writer's own earlier write (continue after it), a newer writer's (fenced), or a conflict.
+    /// writer's own earlier write (continue after it), a newer writer's (fenced), an older
+    /// writer's (a conflict), or no checkpoint at all (a torn write, someone's damage: moved
+    /// past, never overwritten).
     fn judge_existing(&mut self, id: u64, found: &[u8]) -> Result<()> {
-        match check_checkpoint(&self.stream, id, found) {
+        let checked = check_checkpoint(&self.stream, id, found);
+        if let Err(damage) = &checked {
+            // Written by a newer tidemark: never write past it.
+            newer_format(&self.stream, id, found, damage)?;
+        }
+        match checked {
             Ok(existing) if existing.writer.epoch == self.writer.epoch => {
                 // Written by this writer in an attempt whose result was lost.
                 self.last_id = self.last_id.max(id);
@@ -410,13 +494,10 @@ impl StreamWriter {
                     WriterInfo::from(&existing.writer)
                 ),
             }),
-            Err(damage) => Err(StoreError::Conflict {
-                stream: self.stream.clone(),
-                id,
-                reason: format!(
-                    "it holds an object that is not a checkpoint of this stream: {damage}"
-                ),
-            }),
+            Err(damage) => {
+                self.move_past(id, damage);
+                Ok(())
+            }
         }
     }
 

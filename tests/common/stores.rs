@@ -85,7 +85,7 @@ impl Location {
                     parsed.path().trim_matches('/').to_owned(),
                 )
             }
-            Location::Hdfs { .. } => panic!("no raw hdfs handle in tests"),
+            Location::Hdfs { url } => hdfs_raw(url),
         }
     }
 
@@ -104,10 +104,28 @@ impl Location {
     }
 }
 
+/// The raw HDFS object store of `url`'s cluster and the folder inside it.
+#[cfg(feature = "hdfs")]
+fn hdfs_raw(url: &str) -> (Arc<dyn ObjectStore>, String) {
+    let parsed = url::Url::parse(url).unwrap();
+    let mut base = parsed.clone();
+    base.set_path("");
+    let store = hdfs_native_object_store::HdfsObjectStoreBuilder::new()
+        .with_url(base.as_str())
+        .build()
+        .unwrap();
+    (Arc::new(store), parsed.path().trim_matches('/').to_owned())
+}
+
+#[cfg(not(feature = "hdfs"))]
+fn hdfs_raw(_: &str) -> (Arc<dyn ObjectStore>, String) {
+    unreachable!("hdfs locations exist only with the `hdfs` feature")
+}
+
 /// A fresh location of every backend available. S3 runs when `TIDEMARK_TEST_S3_ENDPOINT`
 /// names an S3-compatible server with a bucket `TIDEMARK_TEST_S3_BUCKET` (default
 /// `tidemark-test`); under `CI=true` its absence is an error, never a silent skip. HDFS runs
-/// when `TIDEMARK_TEST_HDFS` names a NameNode URL and the `hdfs` feature is on.
+/// when `TIDEMARK_TEST_HDFS` names a NameNode URL (see [`hdfs_url`]).
 pub fn locations(test: &str) -> Vec<Location> {
     let mut out = vec![
         Location::Memory(Arc::new(object_store::memory::InMemory::new())),
@@ -135,18 +153,42 @@ pub fn locations(test: &str) -> Vec<Location> {
              moto server that scripts/test.sh starts"
         ),
     }
-    if cfg!(feature = "hdfs")
-        && let Ok(url) = std::env::var("TIDEMARK_TEST_HDFS")
-    {
-        out.push(Location::Hdfs {
-            url: format!(
-                "{}/tidemark-test/{test}-{}",
-                url.trim_end_matches('/'),
-                unique()
-            ),
-        });
+    if let Some(url) = hdfs_url(test) {
+        out.push(Location::Hdfs { url });
     }
     out
+}
+
+/// A fresh folder URL on the HDFS cluster `TIDEMARK_TEST_HDFS` names
+/// (`hdfs://127.0.0.1:<port>`, the MiniDFSCluster scripts/test.sh starts), or `None` when the
+/// variable is unset outside CI. Under `CI=true` a missing variable, or a build without the
+/// `hdfs` feature, is an error, never a silent skip.
+pub fn hdfs_url(test: &str) -> Option<String> {
+    let ci = std::env::var("CI").as_deref() == Ok("true");
+    match std::env::var("TIDEMARK_TEST_HDFS") {
+        Ok(url) if !url.is_empty() => {
+            if !cfg!(feature = "hdfs") {
+                panic!(
+                    "TIDEMARK_TEST_HDFS is set but the tests were built without the `hdfs` \
+                     feature: run them with `--features hdfs`"
+                );
+            }
+            Some(format!(
+                "{}/tidemark-test/{test}-{}-{}",
+                url.trim_end_matches('/'),
+                std::process::id(),
+                unique()
+            ))
+        }
+        _ => {
+            assert!(
+                !ci,
+                "CI=true but TIDEMARK_TEST_HDFS is not set: the HDFS store tests need the \
+                 MiniDFSCluster that scripts/test.sh starts"
+            );
+            None
+        }
+    }
 }
 
 fn unique() -> u128 {

@@ -92,15 +92,20 @@ impl Backend for LocalBackend {
         blocking("get", path, false, move || read_optional(&file)).await
     }
 
+    /// A `stat`: anything at the name counts (LAYOUT.md §5), so that a directory with a
+    /// checkpoint name, which writers move past, does not end a reader's probe.
     async fn exists(&self, path: &Path) -> Result<bool> {
         let file = self.file(path);
-        blocking("head", path, false, move || {
-            match std::fs::metadata(&file) {
-                Ok(meta) => Ok(meta.is_file()),
+        blocking(
+            "head",
+            path,
+            false,
+            move || match std::fs::symlink_metadata(&file) {
+                Ok(_) => Ok(true),
                 Err(e) if e.kind() == ErrorKind::NotFound => Ok(false),
                 Err(e) => Err(e),
-            }
-        })
+            },
+        )
         .await
     }
 
@@ -229,6 +234,11 @@ fn create_durably(target: &FsPath, bytes: &[u8]) -> std::io::Result<Created> {
     match linked {
         Ok(()) => {}
         Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+            // Something that is not a file (a directory with a checkpoint name) holds no
+            // checkpoint: nothing readable was found.
+            if std::fs::symlink_metadata(target).is_ok_and(|m| !m.is_file()) {
+                return Ok(Created::Taken(None));
+            }
             return Ok(Created::Taken(read_optional(target)?));
         }
         Err(e) => return Err(e),
@@ -276,11 +286,12 @@ fn list_files(folder: &FsPath, prefix: &str, out: &mut Vec<Listed>) -> std::io::
     Ok(())
 }
 
-/// The file's bytes, or `None` if it does not exist.
+/// The file's bytes, or `None` if there is no file at `path`.
 fn read_optional(path: &FsPath) -> std::io::Result<Option<Bytes>> {
     match std::fs::read(path) {
         Ok(bytes) => Ok(Some(Bytes::from(bytes))),
-        Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+        // A directory at the name is no object (as `object_store` sees it too).
+        Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::IsADirectory) => Ok(None),
         Err(e) => Err(e),
     }
 }
@@ -512,7 +523,9 @@ mod backend_tests {
             std::slice::from_ref(&dir)
         );
         assert!(backend.exists(&one).await.unwrap());
-        assert!(!backend.exists(&dir.clone().join("sub")).await.unwrap());
+        // A folder at a name counts as taken (LAYOUT.md §5).
+        assert!(backend.exists(&dir.clone().join("sub")).await.unwrap());
+        assert!(!backend.exists(&dir.clone().join("absent")).await.unwrap());
         backend
             .delete(vec![one.clone(), dir.clone().join("missing")])
             .await
