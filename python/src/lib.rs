@@ -174,7 +174,7 @@ fn store_err(py: Python<'_>, e: StoreError) -> PyErr {
         ),
         StoreError::Damaged { stream, id, source } => {
             let format_kind = match &source {
-                Damage::Format(f) => Some(f.kind()),
+                Damage::Format(f) => Some(f.kind().as_str()),
                 _ => None,
             };
             error_with::<DamagedError>(
@@ -240,7 +240,7 @@ fn store_err(py: Python<'_>, e: StoreError) -> PyErr {
             message,
             vec![
                 ("stream", obj(py, stream)),
-                ("format_kind", obj(py, FormatError::kind(&source))),
+                ("format_kind", obj(py, FormatError::kind(&source).as_str())),
             ],
         ),
         _ => PyErr::new::<StoreError_, _>(message),
