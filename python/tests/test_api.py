@@ -197,7 +197,7 @@ def test_invalid_inputs_raise_typed_errors(tmp_path):
     writer = store.writer("s", "app", "1")
     with pytest.raises(tidemark.InvalidCheckpointError) as e:
         writer.commit({"t": {0: -5}})
-    assert e.value.format_kind == "invalid"
+    assert e.value.format_kind == "invalid_checkpoint"
     with pytest.raises(TypeError):
         writer.commit({"t": {"zero": 1}})
 
