@@ -27,8 +27,7 @@ use criterion::{BenchmarkId, Criterion, Throughput};
 use tidemark::format::{decode, encode};
 use tidemark::{Checkpoint, Offsets};
 
-#[path = "../tests/common/mod.rs"]
-mod common;
+use tidemark_testkit::fixtures as common;
 
 /// Stream and topic of every benchmarked checkpoint.
 const STREAM: &str = "billing";

@@ -25,7 +25,7 @@
 //!    seconds, and criterion's minimum of 10 samples would not fit the time budget), `latest`
 //!    with the `_latest` hint removed, which lists the 1,000,000 names, and its peak heap.
 //! 4. Requests per `Store::latest` on S3 (moto) at 10, 100 and 1,000 checkpoints, counted with
-//!    the tests' `FaultyStore` wrapper; only when `TIDEMARK_TEST_S3_ENDPOINT` is set (bucket
+//!    the tests' `CountingStore` wrapper; only when `TIDEMARK_TEST_S3_ENDPOINT` is set (bucket
 //!    `TIDEMARK_TEST_S3_BUCKET`, default `tidemark-test`, credentials `testing`/`testing`).
 //!    Target: the same constant at every size.
 //! 5. Compaction deleting 100,000 expired checkpoints on local disk, timed by hand (3 runs;
@@ -53,12 +53,10 @@ use tidemark::store::{
     Clock, ManualClock, NewCheckpoint, RetentionPolicy, Store, StoreOptions, WriterConfig,
 };
 
-#[path = "../tests/common/mod.rs"]
-mod common;
-#[path = "../tests/common/stores.rs"]
-mod stores;
+use tidemark_testkit::fixtures as common;
+use tidemark_testkit::stores;
 
-use stores::{FaultyStore, Location, Op};
+use stores::{CountingStore, Location, Op};
 
 /// Stream and topic of every benchmarked checkpoint.
 const STREAM: &str = "billing";
@@ -697,31 +695,21 @@ fn bench_latest(c: &mut Criterion, summary: &Shared) {
 // --- 4. requests per latest() on S3 --------------------------------------------------------
 
 fn s3_requests(summary: &Shared) {
-    let Some(endpoint) = std::env::var("TIDEMARK_TEST_S3_ENDPOINT")
+    // (a bench, not a test: without a server this part is reported as skipped, even in CI)
+    let server = std::env::var("TIDEMARK_TEST_S3_ENDPOINT")
         .ok()
         .filter(|e| !e.is_empty())
-    else {
+        .and_then(|_| tidemark_testkit::s3::server());
+    let Some(server) = server else {
         summary
             .lock()
             .unwrap()
             .line("s3 requests per latest(): skipped (TIDEMARK_TEST_S3_ENDPOINT not set)".into());
         return;
     };
-    let bucket =
-        std::env::var("TIDEMARK_TEST_S3_BUCKET").unwrap_or_else(|_| "tidemark-test".into());
-    let nanos = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
     let location = Location::S3 {
-        url: format!("s3://{bucket}/bench-store-{}-{nanos}", std::process::id()),
-        options: vec![
-            ("endpoint".into(), endpoint),
-            ("allow_http".into(), "true".into()),
-            ("region".into(), "us-east-1".into()),
-            ("access_key_id".into(), "testing".into()),
-            ("secret_access_key".into(), "testing".into()),
-        ],
+        url: server.url("bench-store"),
+        server,
     };
     let (raw, root) = location.raw();
     let rt = runtime();
@@ -729,7 +717,7 @@ fn s3_requests(summary: &Shared) {
     let sizes: &[u64] = if quick() { &S3_SIZES[..1] } else { &S3_SIZES };
     let mut s = summary.lock().unwrap();
     s.line(
-        "s3 (moto) requests per call (FaultyStore counts a list() call once, whatever its \
+        "s3 (moto) requests per call (CountingStore counts a list() call once, whatever its \
          number of pages):"
             .into(),
     );
@@ -737,7 +725,7 @@ fn s3_requests(summary: &Shared) {
         "  {:>11} | {:>15} | {:>3} | {:>4} | {:>4} | {:>3} | {:>5} | {:>7}",
         "checkpoints", "call", "get", "head", "list", "put", "total", "ms"
     ));
-    let row = |n: u64, call: &str, w: &FaultyStore, took: Duration| {
+    let row = |n: u64, call: &str, w: &CountingStore, took: Duration| {
         format!(
             "  {n:>11} | {call:>15} | {:>3} | {:>4} | {:>4} | {:>3} | {:>5} | {:>7.2}",
             w.count(Op::Get),
@@ -773,7 +761,7 @@ fn s3_requests(summary: &Shared) {
                 .await
                 .unwrap();
 
-            let wrapper = FaultyStore::new(raw.clone());
+            let wrapper = CountingStore::new(raw.clone());
             let store =
                 Store::from_object_store(wrapper.clone(), &root, StoreOptions::default()).unwrap();
             for call in 1..=3 {

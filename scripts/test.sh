@@ -134,10 +134,9 @@ export TIDEMARK_TEST_ZOOKEEPER="127.0.0.1:$ZK_PORT"
 # --- checks -----------------------------------------------------------------------------
 log "cargo fmt --check"
 cargo fmt --all -- --check
-log "cargo clippy (the workspace with every feature; the library with none and with defaults)"
+log "cargo clippy (the workspace with every feature; the library with none)"
 cargo clippy --workspace --all-targets --all-features -- -D warnings
 cargo clippy -p tidemark --lib --no-default-features -- -D warnings
-cargo clippy -p tidemark --lib -- -D warnings
 log "the library's default build pulls no C Kafka client and no command-line dependencies"
 heavy=$(cargo tree -p tidemark -e normal --prefix none \
   | grep -E '^(rdkafka|rdkafka-sys|clap|clap_complete|indicatif|tracing-subscriber) ' || true)

@@ -140,7 +140,10 @@ impl StreamWriter {
     }
 
     /// The result of the last background compaction, if one has finished.
-    pub fn last_compaction(&self) -> Option<std::result::Result<CompactionReport, String>> {
+    pub fn last_compaction(
+        &self,
+    ) -> Option<std::result::Result<CompactionReport, std::sync::Arc<crate::store::StoreError>>>
+    {
         self.inner.last_compaction()
     }
 }

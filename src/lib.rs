@@ -6,6 +6,8 @@
 //!
 //! - [`format`](mod@format): the [`Checkpoint`] type and the pure codec (no I/O), specified byte by byte
 //!   in `format-spec/FORMAT.md`;
+//! - [`ops`]: the operations fronts share (reset, rewind, diff, lag, log, ...), returning
+//!   typed reports;
 //! - [`store`]: atomic, durable, fenced commits to local disk, S3, HDFS and other object
 //!   stores, a constant-cost `latest`, history and TTL compaction (layout in
 //!   `format-spec/LAYOUT.md`); [`blocking`] wraps it for applications that are not async.
@@ -17,7 +19,7 @@
 //! offsets.insert("orders", 0, 1_042); // next offset to consume on orders/0
 //! let checkpoint = Checkpoint::new("billing", offsets)
 //!     .with_id(1)
-//!     .with_writer(Writer::new(1, "billing-app", "2.3.0"));
+//!     .with_writer(Writer::new(1, "billing-app", "2.3.0").with_tidemark_version(tidemark::VERSION));
 //!
 //! let bytes = format::encode(&checkpoint)?;
 //! let back = format::decode(&bytes)?;
@@ -31,6 +33,7 @@ pub mod format;
 pub mod import;
 #[cfg(feature = "kafka")]
 pub mod kafka;
+pub mod ops;
 pub mod plan;
 
 pub use format::{Checkpoint, Offsets, Writer};

@@ -1,7 +1,7 @@
 //! Decoding never allocates more than a small multiple of the input's length, whatever the
 //! header or a count claims. A counting global allocator records the peak during each decode.
 
-mod common;
+use tidemark_testkit::fixtures as common;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};

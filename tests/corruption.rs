@@ -1,7 +1,7 @@
 //! Every single-bit flip and every truncation of a checkpoint file is detected: the decoder
 //! returns an error, never `Ok` with other content, and never panics.
 
-mod common;
+use tidemark_testkit::fixtures as common;
 
 use tidemark::format::{self, FormatError};
 

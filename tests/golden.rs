@@ -5,7 +5,7 @@
 //! files are never edited. To add a new vector, add its case below and run
 //! `TIDEMARK_WRITE_VECTORS=1 cargo test --test golden`: only missing files are written.
 
-mod common;
+use tidemark_testkit::fixtures as common;
 
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -10,9 +10,8 @@
 //! golden_stores` to write missing files. The expectations are written by hand in the cases,
 //! not computed by the implementation.
 
-mod common;
-#[path = "common/stores.rs"]
-mod stores;
+use tidemark_testkit::fixtures as common;
+use tidemark_testkit::stores;
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -20,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use serde_json::{Value, json};
-use stores::{FaultyStore, Op};
+use stores::{CountingStore, Op};
 use tidemark::format;
 use tidemark::store::{Store, StoreError, StoreOptions};
 
@@ -444,7 +443,7 @@ async fn golden_stores_are_read_as_the_layout_spec_says() {
         copy_tree(&root, tmp.path());
         let local: Arc<dyn object_store::ObjectStore> =
             Arc::new(object_store::local::LocalFileSystem::new_with_prefix(tmp.path()).unwrap());
-        let counting = FaultyStore::new(local);
+        let counting = CountingStore::new(local);
         let counted =
             Store::from_object_store(counting.clone(), "", StoreOptions::default()).unwrap();
         let opened = Store::open(tmp.path().to_str().unwrap()).unwrap();

@@ -7,8 +7,7 @@
 //! at a point in time (timestamp look-ups), and the `subscribe` path under both consumer
 //! group protocols (classic and KIP-848's `consumer`).
 
-#[path = "common/kafka.rs"]
-mod kafka;
+use tidemark_testkit::kafka;
 
 use std::time::Duration;
 

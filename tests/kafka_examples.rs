@@ -7,8 +7,7 @@
 //! outside CI, librdkafka's mock cluster (reachable over TCP by the example processes) stands
 //! in. Under `CI=true` a missing broker is an error.
 
-#[path = "common/kafka.rs"]
-mod kafka;
+use tidemark_testkit::kafka;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -2,8 +2,7 @@
 //! with more partitions than the checkpoint, a broker down while mirroring, a slow broker, and
 //! the subscribe variant.
 
-#[path = "common/kafka.rs"]
-mod kafka;
+use tidemark_testkit::kafka;
 
 use std::time::Duration;
 

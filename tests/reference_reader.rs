@@ -2,7 +2,7 @@
 //! spec alone) prints exactly what tidemark prints, for every golden file and for random
 //! checkpoints. Needs `python3` on the PATH; fails loudly without it.
 
-mod common;
+use tidemark_testkit::fixtures as common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -1,15 +1,14 @@
 //! The conformance suite: every case runs against every backend (memory, local disk, S3 on a
 //! real S3-compatible server when available, HDFS when configured).
 
-#[path = "common/stores.rs"]
-mod stores;
+use tidemark_testkit::stores;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use object_store::ObjectStoreExt;
-use stores::{FaultyStore, Location, Op, locations};
+use stores::{CountingStore, Location, Op, locations};
 use tidemark::Offsets;
 use tidemark::store::{
     Damage, HistoryQuery, ManualClock, NewCheckpoint, RetentionPolicy, StoreError, StoreOptions,
@@ -132,20 +131,28 @@ mod cases {
     pub async fn staging_files_in_flight_are_never_compacted_and_a_new_writer_cleans_stale_ones(
         loc: &Location,
     ) {
-        let store = loc.open();
+        let clock = Arc::new(ManualClock::new(SystemTime::now()));
+        let store = loc.open_with(StoreOptions {
+            clock: clock.clone(),
+            ..StoreOptions::default()
+        });
         let mut writer = store.writer("s", config("app")).await.unwrap();
         writer.commit(NewCheckpoint::new(offsets(1))).await.unwrap();
         let newest = writer.last_id();
         let stale = plant_staging(loc, "s", newest).await;
         let in_flight = plant_staging(loc, "s", newest + 1).await;
+        // Nothing younger than a minute is touched, whatever the rules by id say.
+        let mut policy = RetentionPolicy::new(Duration::from_secs(86400), 10);
+        policy.temporary_grace = Duration::ZERO;
+        let r = store.compact("s", &policy, false).await.unwrap();
+        assert!(r.temporary_deleted.is_empty(), "{r:?}");
+        clock.advance(Duration::from_secs(120));
         // Harmless leftovers: verify reports them, but no problem.
         let report = store.verify("s", |_, _| {}).await.unwrap();
         assert_eq!(report.temporary.len(), 2);
         assert!(!report.has_problems(), "{report:?}");
         // No grace period makes compaction delete the staging file of the id a live writer
         // writes next; the stale one goes.
-        let mut policy = RetentionPolicy::new(Duration::from_secs(86400), 10);
-        policy.temporary_grace = Duration::ZERO;
         let r = store.compact("s", &policy, false).await.unwrap();
         assert_eq!(r.temporary_deleted, [stale]);
         let left: Vec<String> = store
@@ -702,7 +709,7 @@ mod cases {
 
     pub async fn a_backend_ignoring_conditional_writes_is_refused(loc: &Location) {
         let (raw, _) = loc.raw();
-        let ignoring = FaultyStore::new(raw);
+        let ignoring = CountingStore::new(raw);
         ignoring
             .ignore_conditional
             .store(true, std::sync::atomic::Ordering::SeqCst);
@@ -730,7 +737,7 @@ mod cases {
         w.commit(NewCheckpoint::new(offsets(1))).await.unwrap();
         // A backend that does enforce them passes the check.
         let (raw, _) = loc.raw();
-        let honest = FaultyStore::new(raw);
+        let honest = CountingStore::new(raw);
         loc.wrapped(&honest, StoreOptions::default())
             .writer("s2", config("app"))
             .await
@@ -739,7 +746,7 @@ mod cases {
 
     pub async fn latest_costs_a_constant_number_of_requests(loc: &Location) {
         let (raw, _) = loc.raw();
-        let counting = FaultyStore::new(raw);
+        let counting = CountingStore::new(raw);
         let store = loc.wrapped(&counting, StoreOptions::default());
         let mut writer = store.writer("n", config("app")).await.unwrap();
         let mut costs = Vec::new();

@@ -3,8 +3,7 @@
 //! times on local disk. After each kill the store opens, `latest()` is valid (nothing damaged
 //! is ever seen), and its id is at least the last id the child reported as committed.
 
-#[path = "common/stores.rs"]
-mod stores;
+use tidemark_testkit::stores;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};

@@ -3,8 +3,7 @@
 //! Every commit that returned `Ok` is readable afterwards, a failed commit leaves nothing or a
 //! complete valid checkpoint, and the next commit works.
 
-#[path = "common/stores.rs"]
-mod stores;
+use tidemark_testkit::stores;
 
 use std::sync::Arc;
 use std::time::Duration;

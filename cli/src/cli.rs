@@ -287,6 +287,8 @@ pub(crate) enum ExportFormat {
 pub(crate) enum Failure {
     Error(String),
     Problems,
+    /// An error already reported on stdout (`cat --json`): exit 2, print nothing more.
+    Reported,
     /// stdout was closed by its reader (`| head`): not an error.
     BrokenPipe,
 }
@@ -346,6 +348,7 @@ pub(crate) fn main() -> ExitCode {
         (_, Err(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::from(OK),
         (Ok(()), _) => ExitCode::from(OK),
         (Err(Failure::Problems), _) => ExitCode::from(PROBLEMS),
+        (Err(Failure::Reported), _) => ExitCode::from(ERROR),
         (Err(Failure::Error(message)), _) => {
             eprintln!("error: {message}");
             ExitCode::from(ERROR)

@@ -8,6 +8,7 @@ mod commands;
 mod demo;
 mod demo_cluster;
 mod output;
+mod render;
 
 fn main() -> std::process::ExitCode {
     cli::main()

@@ -23,8 +23,8 @@ impl Out {
         stdout.write_all(text.as_bytes()).map_err(io_failure)
     }
 
-    /// Writes a JSON value, pretty, with a final newline.
-    pub(crate) fn json(&self, value: &serde_json::Value) -> Result<(), Failure> {
+    /// Writes a value (a report) as JSON, pretty, with a final newline.
+    pub(crate) fn json(&self, value: &impl serde::Serialize) -> Result<(), Failure> {
         let mut text = serde_json::to_string_pretty(value).map_err(|e| fail(e.to_string()))?;
         text.push('\n');
         self.print(&text)
@@ -90,7 +90,12 @@ pub(crate) fn time(t: SystemTime) -> String {
 
 /// A time in ms since the epoch as RFC 3339.
 pub(crate) fn time_ms(ms: u64) -> String {
-    time(UNIX_EPOCH + Duration::from_millis(ms))
+    time(system_time(ms))
+}
+
+/// A time in ms since the epoch.
+pub(crate) fn system_time(ms: u64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_millis(ms)
 }
 
 /// How long ago, roughly: `3m`, `2h 5m`, `4d`.

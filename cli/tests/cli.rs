@@ -2,8 +2,7 @@
 //! checking output and exit codes, bad input included; the Kafka-backed subcommands against a
 //! broker (Apache Kafka in CI); and the demo.
 
-#[path = "../../tests/common/kafka.rs"]
-mod kafka;
+use tidemark_testkit::kafka;
 
 use std::io::Read;
 use std::process::{Command, Output, Stdio};
@@ -49,28 +48,12 @@ fn targets(test: &str) -> Vec<Target> {
         env: Vec::new(),
         _dir: Some(dir),
     }];
-    match std::env::var("TIDEMARK_TEST_S3_ENDPOINT") {
-        Ok(endpoint) if !endpoint.is_empty() => {
-            let nanos = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos();
-            out.push(Target {
-                url: format!("s3://tidemark-test/cli-{test}-{nanos}"),
-                env: vec![
-                    ("AWS_ENDPOINT".into(), endpoint),
-                    ("AWS_ALLOW_HTTP".into(), "true".into()),
-                    ("AWS_REGION".into(), "us-east-1".into()),
-                    ("AWS_ACCESS_KEY_ID".into(), "testing".into()),
-                    ("AWS_SECRET_ACCESS_KEY".into(), "testing".into()),
-                ],
-                _dir: None,
-            });
-        }
-        _ => assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "CI=true but TIDEMARK_TEST_S3_ENDPOINT is not set (scripts/test.sh starts moto)"
-        ),
+    if let Some(server) = tidemark_testkit::s3::server() {
+        out.push(Target {
+            url: server.url(&format!("cli-{test}")),
+            env: server.env(),
+            _dir: None,
+        });
     }
     out
 }
@@ -444,13 +427,44 @@ fn cat_decodes_any_file_and_reports_corruption() {
         .arg(vectors.join("v1-one-topic.bitflip.tdm"))
         .output()
         .unwrap();
-    assert!(error(&o).contains("checksum mismatch"));
+    let e = error(&o);
+    assert!(e.starts_with("error: checksum_mismatch: "), "{e}");
+    assert!(e.contains("checksum mismatch"), "{e}");
     let o = Command::new(BIN)
         .arg("cat")
         .arg(vectors.join("v1-one-topic.future-major.tdm"))
         .output()
         .unwrap();
     assert!(error(&o).contains("upgrade tidemark"));
+    // Every golden error file: the kind identifier first (FORMAT.md §9), as text and as JSON.
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&vectors).unwrap() {
+        let path = entry.unwrap().path();
+        let Some(name) = path.to_str().and_then(|p| p.strip_suffix(".error")) else {
+            continue;
+        };
+        let kind = std::fs::read_to_string(&path).unwrap();
+        let kind = kind.trim().split(':').next().unwrap().trim().to_owned();
+        let tdm = format!("{name}.tdm");
+        let o = Command::new(BIN).arg("cat").arg(&tdm).output().unwrap();
+        let e = error(&o);
+        assert!(e.starts_with(&format!("error: {kind}: ")), "{tdm}: {e}");
+        let o = Command::new(BIN)
+            .args(["--json", "cat"])
+            .arg(&tdm)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "{tdm}");
+        assert!(stderr(&o).is_empty(), "{tdm}: {}", stderr(&o));
+        let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(j["error"], kind.as_str(), "{tdm}: {j}");
+        assert!(
+            j["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{tdm}: {j}"
+        );
+        checked += 1;
+    }
+    assert!(checked >= 5, "only {checked} golden error files");
 }
 
 #[test]
@@ -542,6 +556,9 @@ fn kafka_backed_subcommands_lag_reset_and_import_group() {
     assert!(text.contains("total lag: 90"), "{text}");
     let j = json(&run(&["--json", "lag", url, "s", "--bootstrap-servers", b]));
     assert_eq!(j["total_lag"], 90);
+    let section = readme_json_section();
+    let writer = readme_shape(&section, "`writer` is");
+    check_shape(&j, &readme_shape(&section, "`lag`"), &writer, "lag");
     assert_eq!(j["partitions"][0]["log_end"], 100);
 
     let text = ok(&run(&[
@@ -775,4 +792,263 @@ fn import_from_zookeeper_with_and_without_chroot() {
         let e = error(&t.run(&["import", u, "zk3", "--from-zookeeper", &server]));
         assert!(e.contains("--group"), "{e}");
     }
+}
+
+/// A shape of the README's "JSON output" section: `{a, b: [{c, d}], e: {x: y}}`.
+#[derive(Debug)]
+enum Shape {
+    /// An object with at least these keys.
+    Object(Vec<(String, Option<Shape>)>),
+    /// An array whose items have this shape.
+    Array(Box<Shape>),
+}
+
+/// Parses one shape of the README (keys are words; `{key: value}` with a one-key object
+/// whose key is a placeholder such as `topic` stands for a map and is not checked inside).
+fn parse_shape(text: &str) -> Shape {
+    let tokens: Vec<String> = {
+        let mut out = Vec::new();
+        let mut word = String::new();
+        for c in text.chars() {
+            if c.is_alphanumeric() || c == '_' {
+                word.push(c);
+                continue;
+            }
+            if !word.is_empty() {
+                out.push(std::mem::take(&mut word));
+            }
+            if "{}[],:".contains(c) {
+                out.push(c.to_string());
+            }
+        }
+        if !word.is_empty() {
+            out.push(word);
+        }
+        out
+    };
+    fn shape(tokens: &[String], at: &mut usize) -> Shape {
+        match tokens[*at].as_str() {
+            "[" => {
+                *at += 1;
+                let inner = shape(tokens, at);
+                assert_eq!(tokens[*at], "]");
+                *at += 1;
+                Shape::Array(Box::new(inner))
+            }
+            "{" => {
+                *at += 1;
+                let mut keys = Vec::new();
+                loop {
+                    let key = tokens[*at].clone();
+                    *at += 1;
+                    let value = if tokens[*at] == ":" {
+                        *at += 1;
+                        if tokens[*at] == "[" || tokens[*at] == "{" {
+                            Some(shape(tokens, at))
+                        } else {
+                            *at += 1; // a placeholder value: `offset`, `hex`
+                            None
+                        }
+                    } else {
+                        None
+                    };
+                    keys.push((key, value));
+                    let sep = tokens[*at].clone();
+                    *at += 1;
+                    if sep == "}" {
+                        break;
+                    }
+                    assert_eq!(sep, ",", "in {tokens:?}");
+                }
+                Shape::Object(keys)
+            }
+            other => panic!("unexpected {other:?} in {tokens:?}"),
+        }
+    }
+    let mut at = 0;
+    let s = shape(&tokens, &mut at);
+    assert_eq!(at, tokens.len(), "trailing text in {text:?}");
+    s
+}
+
+fn shape_is_array(shape: &Shape) -> bool {
+    matches!(shape, Shape::Array(_))
+}
+
+/// Placeholder keys of the README's map shapes: `{topic: {partition: offset}}`, `{key: hex}`.
+const MAP_PLACEHOLDERS: [&str; 3] = ["topic", "partition", "key"];
+
+#[track_caller]
+fn check_shape(value: &serde_json::Value, shape: &Shape, writer: &Shape, at: &str) {
+    match shape {
+        Shape::Array(inner) => {
+            let items = value
+                .as_array()
+                .unwrap_or_else(|| panic!("{at}: not an array: {value}"));
+            for (i, item) in items.iter().enumerate() {
+                check_shape(item, inner, writer, &format!("{at}[{i}]"));
+            }
+        }
+        Shape::Object(keys) => {
+            let object = value
+                .as_object()
+                .unwrap_or_else(|| panic!("{at}: not an object: {value}"));
+            if let [(key, _)] = &keys[..]
+                && MAP_PLACEHOLDERS.contains(&key.as_str())
+            {
+                return; // a map with any keys
+            }
+            for (key, inner) in keys {
+                let v = object
+                    .get(key)
+                    .unwrap_or_else(|| panic!("{at}: key {key:?} missing from {value}"));
+                if key == "writer" {
+                    check_shape(v, writer, writer, &format!("{at}.writer"));
+                } else if let Some(inner) = inner
+                    && !v.is_null()
+                {
+                    check_shape(v, inner, writer, &format!("{at}.{key}"));
+                }
+            }
+        }
+    }
+}
+
+/// The shape the README gives for `what` (`` `streams` an array of `{...}` ``), read from the
+/// README itself, so that the test and the documentation cannot drift apart.
+fn readme_shape(section: &str, what: &str) -> Shape {
+    let start = section
+        .find(what)
+        .unwrap_or_else(|| panic!("README JSON output: {what:?} not found"));
+    let rest = &section[start + what.len()..];
+    let open = rest.find(['{', '[']).unwrap();
+    let mut depth = 0;
+    let mut end = open;
+    for (i, c) in rest[open..].char_indices() {
+        match c {
+            '{' | '[' => depth += 1,
+            '}' | ']' => {
+                depth -= 1;
+                if depth == 0 {
+                    end = open + i + 1;
+                    break;
+                }
+            }
+            _ => {}
+        }
+    }
+    let shape = parse_shape(&rest[open..end]);
+    if rest[..open].contains("an array of") {
+        Shape::Array(Box::new(shape))
+    } else {
+        shape
+    }
+}
+
+/// The README's "JSON output" section, on one line.
+fn readme_json_section() -> String {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+    let start = readme.find("### JSON output").unwrap();
+    let s = &readme[start..];
+    let end = s[4..].find("\n#").map_or(s.len(), |e| e + 4);
+    s[..end].split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[test]
+fn json_output_matches_the_readme_schema() {
+    let section = readme_json_section();
+    let writer = readme_shape(&section, "`writer` is");
+    let shapes = [
+        ("streams", readme_shape(&section, "`streams`")),
+        ("show", readme_shape(&section, "`show`")),
+        ("log", readme_shape(&section, "`log`")),
+        ("diff", readme_shape(&section, "`diff`")),
+        ("verify", readme_shape(&section, "`verify`")),
+        ("reset", readme_shape(&section, "`reset` and `import`")),
+        ("lag", readme_shape(&section, "`lag`")),
+        ("export", readme_shape(&section, "`export --format json`")),
+    ];
+    // The README calls compact's output "the compaction report": these are its keys.
+    let compact = parse_shape(
+        "{dry_run, newest_valid, kept, deleted, bytes_freed, temporary_deleted, skipped, foreign}",
+    );
+
+    let t = &targets("json-schema")[0];
+    populate(t);
+    let u = t.url.as_str();
+    // A second stream whose first checkpoint is damaged: verify lists it, log marks it.
+    let mut w = t
+        .open()
+        .writer("other", WriterConfig::new("app", "1"))
+        .unwrap();
+    w.commit(NewCheckpoint::new(offsets(1))).unwrap();
+    drop(w);
+    damage(t, "other", 1);
+    let run = |args: &[&str]| {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        json(&t.run(&all))
+    };
+    for (command, shape) in &shapes {
+        let value = match *command {
+            "streams" => run(&["streams", u]),
+            "show" => run(&["show", u, "billing"]),
+            "log" => run(&["log", u, "billing"]),
+            "diff" => run(&["diff", u, "billing", "2", "6"]),
+            // Exit code 1: the damaged stream is a problem.
+            "verify" => serde_json::from_slice(&t.run(&["--json", "verify", u]).stdout).unwrap(),
+            "reset" => run(&["reset", u, "billing", "--shift-by", "-1"]),
+            "export" => run(&["export", u, "billing", "--format", "json"]),
+            // Needs a broker: checked in kafka_backed_subcommands_lag_reset_and_import_group.
+            "lag" => continue,
+            other => unreachable!("{other}"),
+        };
+        if shape_is_array(shape) {
+            assert!(
+                value.as_array().is_some_and(|a| !a.is_empty()),
+                "{command}: {value}"
+            );
+        }
+        check_shape(&value, shape, &writer, command);
+    }
+    let verified: serde_json::Value =
+        serde_json::from_slice(&t.run(&["--json", "verify", u]).stdout).unwrap();
+    assert_eq!(verified["streams"][1]["damaged"][0]["id"], 1, "{verified}");
+    // import prints the same document as reset.
+    let csv = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(csv.path(), "orders,0,7\n").unwrap();
+    let value = run(&[
+        "import",
+        u,
+        "billing",
+        "--from-csv",
+        csv.path().to_str().unwrap(),
+    ]);
+    check_shape(&value, &shapes[5].1, &writer, "import");
+    let value = run(&["compact", u, "billing", "--ttl", "0s", "--dry-run"]);
+    check_shape(&value, &compact, &writer, "compact");
+    // show's document is the format's rendering of a checkpoint (FORMAT.md §9).
+    let shown = t.run(&["--json", "show", u, "billing"]);
+    let c = t.open().latest("billing").unwrap().unwrap();
+    assert_eq!(stdout(&shown), tidemark::format::checkpoint_to_json(&c));
+    // A damaged log entry is `{id, damaged: true}` at least.
+    let value = run(&["log", u, "other"]);
+    let entry = value
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["id"] == 1)
+        .unwrap();
+    assert_eq!(entry["damaged"], true, "{entry}");
+    // And the shape checker itself goes red on a missing key.
+    let missing = std::panic::catch_unwind(|| {
+        check_shape(
+            &serde_json::json!({"a": 1}),
+            &parse_shape("{a, b}"),
+            &writer,
+            "test",
+        )
+    });
+    assert!(missing.is_err());
 }

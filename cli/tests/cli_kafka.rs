@@ -3,8 +3,7 @@
 //! `--by-duration` resolved by the broker's timestamp look-ups over records produced at known
 //! times, and `reset --to-earliest` after records were deleted (DeleteRecords).
 
-#[path = "../../tests/common/kafka.rs"]
-mod kafka;
+use tidemark_testkit::kafka;
 
 use std::process::{Command, Output};
 use std::time::{SystemTime, UNIX_EPOCH};

@@ -98,7 +98,10 @@ impl Checkpoint {
 }
 
 /// Who wrote a checkpoint: the fencing epoch and a description of the process.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+///
+/// It serializes (serde) as `{epoch, app_name, app_version, host, tidemark_version}`, the
+/// `writer` object of the JSON rendering (FORMAT.md §9).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
 pub struct Writer {
     /// The writer's epoch; a writer with a higher epoch fences out older ones.
@@ -114,21 +117,51 @@ pub struct Writer {
 }
 
 impl Writer {
-    /// A writer with the given epoch and application, this library's version and an empty host.
+    /// A writer with the given epoch and application, an empty host and an empty tidemark
+    /// version. The format layer knows no library version: the store records its own in every
+    /// checkpoint it writes; [`with_tidemark_version`](Self::with_tidemark_version) sets one
+    /// on a checkpoint built by hand.
     pub fn new(epoch: u64, app_name: impl Into<String>, app_version: impl Into<String>) -> Self {
         Writer {
             epoch,
             app_name: app_name.into(),
             app_version: app_version.into(),
             host: String::new(),
-            tidemark_version: crate::VERSION.to_owned(),
+            tidemark_version: String::new(),
         }
+    }
+
+    /// Sets the tidemark version recorded (the writing library's, e.g. `tidemark::VERSION`).
+    pub fn with_tidemark_version(mut self, version: impl Into<String>) -> Self {
+        self.tidemark_version = version.into();
+        self
     }
 
     /// Sets the host name.
     pub fn with_host(mut self, host: impl Into<String>) -> Self {
         self.host = host.into();
         self
+    }
+}
+
+/// `epoch 5 (billing-app 2.3.0 on host-1)`, a dash for each empty field.
+impl std::fmt::Display for Writer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let or_dash = |s: &str| {
+            if s.is_empty() {
+                "-".to_owned()
+            } else {
+                s.to_owned()
+            }
+        };
+        write!(
+            f,
+            "epoch {} ({} {} on {})",
+            self.epoch,
+            or_dash(&self.app_name),
+            or_dash(&self.app_version),
+            or_dash(&self.host)
+        )
     }
 }
 
@@ -147,7 +180,11 @@ impl Writer {
 /// assert_eq!(flat, [("a", 0, 5), ("b", 0, 7), ("b", 1, 10)]);
 /// assert_eq!(offsets.partition_count(), 3);
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+///
+/// It serializes (serde) as `{topic: {partition: offset}}` (partition numbers become strings
+/// in JSON).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(transparent)]
 pub struct Offsets {
     topics: BTreeMap<String, BTreeMap<i32, i64>>,
 }

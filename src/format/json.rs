@@ -95,7 +95,8 @@ fn render(view: &View<'_>) -> String {
     out
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// Bytes as lowercase hexadecimal, two digits per byte (how JSON renders metadata values).
+pub fn hex(bytes: &[u8]) -> String {
     let mut s = String::with_capacity(bytes.len() * 2);
     for b in bytes {
         write!(s, "{b:02x}").expect("writing to a String cannot fail");

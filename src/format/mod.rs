@@ -41,7 +41,7 @@ use std::fmt;
 pub use body::BINCODE_CONFIG;
 pub use checkpoint::{Checkpoint, Offsets, Writer};
 pub use error::{ErrorKind, FormatError, Malformed, Violation};
-pub use json::{checkpoint_to_json, to_json};
+pub use json::{checkpoint_to_json, hex, to_json};
 
 /// The 8 bytes every checkpoint file starts with: `\x89 T D M \r \n \x1a \n`.
 pub const MAGIC: [u8; 8] = *b"\x89TDM\r\n\x1a\n";

@@ -10,7 +10,9 @@
 //! payments,0,12
 //! ```
 //!
-//! Blank lines are ignored, `\r\n` line ends and spaces around fields are accepted.
+//! Blank lines are ignored, `\r\n` line ends and spaces around fields are accepted. A topic
+//! name holding a comma, a quote, a line end or spaces at either end (the format allows any
+//! name) is quoted as RFC 4180 does: `"a,b",0,5`, a quote doubled inside (`"say ""hi""",0,5`).
 
 use std::collections::BTreeMap;
 
@@ -35,19 +37,14 @@ pub fn parse_csv(text: &str) -> Result<Offsets, ImportError> {
     let mut offsets = Offsets::new();
     // (topic, partition) -> line where it was first seen, to report duplicates.
     let mut seen: BTreeMap<(String, i32), usize> = BTreeMap::new();
-    for (index, raw) in text.split('\n').enumerate() {
-        let line = index + 1;
-        let content = raw.strip_suffix('\r').unwrap_or(raw);
-        if content.trim().is_empty() {
-            continue;
-        }
+    for (line, fields) in records(text)? {
         let fail = |problem| ImportError::Csv { line, problem };
-        let fields: Vec<&str> = content.split(',').map(str::trim).collect();
-        let [topic, partition, offset] = fields[..] else {
+        let [topic, partition, offset] = &fields[..] else {
             return Err(fail(CsvProblem::FieldCount {
                 found: fields.len(),
             }));
         };
+        let (topic, partition, offset) = (topic.as_str(), partition.as_str(), offset.as_str());
         if topic.is_empty() {
             return Err(fail(CsvProblem::EmptyTopic));
         }
@@ -82,6 +79,92 @@ pub fn parse_csv(text: &str) -> Result<Offsets, ImportError> {
     Ok(offsets)
 }
 
+/// Splits CSV text into records, each with the (1-based) line it starts on and its fields:
+/// unquoted fields trimmed, quoted fields (RFC 4180) as written between the quotes. Blank
+/// lines are skipped.
+fn records(text: &str) -> Result<Vec<(usize, Vec<String>)>, ImportError> {
+    let mut out = Vec::new();
+    let mut fields = Vec::new();
+    let mut field = String::new();
+    let (mut quoted, mut in_quotes, mut after_quote) = (false, false, false);
+    let (mut line, mut record_line) = (1, 1);
+    let end_field = |field: &mut String, quoted: &mut bool, fields: &mut Vec<String>| {
+        let value = if *quoted {
+            std::mem::take(field)
+        } else {
+            let v = field.trim().to_owned();
+            field.clear();
+            v
+        };
+        fields.push(value);
+        *quoted = false;
+    };
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if in_quotes {
+            match c {
+                '"' if chars.peek() == Some(&'"') => {
+                    chars.next();
+                    field.push('"');
+                }
+                '"' => {
+                    in_quotes = false;
+                    after_quote = true;
+                }
+                _ => {
+                    if c == '\n' {
+                        line += 1;
+                    }
+                    field.push(c);
+                }
+            }
+            continue;
+        }
+        match c {
+            ',' => {
+                end_field(&mut field, &mut quoted, &mut fields);
+                after_quote = false;
+            }
+            '\n' => {
+                end_field(&mut field, &mut quoted, &mut fields);
+                after_quote = false;
+                let blank = fields.len() == 1 && fields[0].is_empty();
+                let record = std::mem::take(&mut fields);
+                if !blank {
+                    out.push((record_line, record));
+                }
+                line += 1;
+                record_line = line;
+            }
+            '"' if !quoted && field.trim().is_empty() => {
+                field.clear();
+                quoted = true;
+                in_quotes = true;
+            }
+            _ if after_quote => {
+                if !c.is_whitespace() {
+                    return Err(ImportError::Csv {
+                        line,
+                        problem: CsvProblem::TextAfterQuote,
+                    });
+                }
+            }
+            _ => field.push(c),
+        }
+    }
+    if in_quotes {
+        return Err(ImportError::Csv {
+            line: record_line,
+            problem: CsvProblem::UnterminatedQuote,
+        });
+    }
+    end_field(&mut field, &mut quoted, &mut fields);
+    if !(fields.len() == 1 && fields[0].is_empty()) {
+        out.push((record_line, fields));
+    }
+    Ok(out)
+}
+
 /// A decimal integer with an optional leading `-` (no `+`, no spaces inside).
 fn parse_number(s: &str) -> Option<i64> {
     let digits = s.strip_prefix('-').unwrap_or(s);
@@ -109,9 +192,23 @@ fn parse_number(s: &str) -> Option<i64> {
 pub fn write_csv(offsets: &Offsets) -> String {
     let mut out = String::new();
     for (topic, partition, offset) in offsets.iter() {
-        out.push_str(&format!("{topic},{partition},{offset}\n"));
+        out.push_str(&csv_field(topic));
+        out.push_str(&format!(",{partition},{offset}\n"));
     }
     out
+}
+
+/// A field as written: quoted (RFC 4180, quotes doubled) when it holds a comma, a quote or a
+/// line end, or starts or ends with whitespace (which the reader would trim).
+fn csv_field(value: &str) -> std::borrow::Cow<'_, str> {
+    let needs_quotes = value.contains([',', '"', '\n', '\r'])
+        || value.starts_with(char::is_whitespace)
+        || value.ends_with(char::is_whitespace);
+    if needs_quotes {
+        format!("\"{}\"", value.replace('"', "\"\"")).into()
+    } else {
+        value.into()
+    }
 }
 
 #[cfg(test)]
@@ -294,5 +391,46 @@ mod tests {
         assert_eq!(text, "a,0,5\na.b-c_d,9,0\nb,0,7\nb,1,10\n");
         assert_eq!(parse_csv(&text).unwrap(), offsets);
         assert_eq!(write_csv(&Offsets::new()), "");
+    }
+
+    #[test]
+    fn topics_with_commas_quotes_line_ends_and_spaces_are_quoted_and_read_back() {
+        let offsets: Offsets = [
+            ("a,b", 0, 5),
+            ("say \"hi\"", 1, 6),
+            ("two\nlines", 2, 7),
+            (" padded ", 3, 8),
+            ("plain", 4, 9),
+        ]
+        .into_iter()
+        .collect();
+        let text = write_csv(&offsets);
+        assert_eq!(
+            text,
+            "\" padded \",3,8\n\"a,b\",0,5\nplain,4,9\n\"say \"\"hi\"\"\",1,6\n\"two\nlines\",2,7\n"
+        );
+        assert_eq!(parse_csv(&text).unwrap(), offsets);
+        // The same through \r\n line ends and spaces around the quotes.
+        let crlf = "  \"a,b\" , 0 ,5\r\n\r\nplain,4,9\r\n";
+        let back = parse_csv(crlf).unwrap();
+        assert_eq!(back.get("a,b", 0), Some(5));
+        assert_eq!(back.get("plain", 4), Some(9));
+    }
+
+    #[test]
+    fn broken_quoting_is_refused_with_its_line() {
+        assert_eq!(
+            problem("a,0,1\n\"open,0,1\nb,0,2\n"),
+            (2, CsvProblem::UnterminatedQuote)
+        );
+        assert_eq!(
+            problem("a,0,1\n\"a\"x,0,1"),
+            (2, CsvProblem::TextAfterQuote)
+        );
+        // A line after a quoted line end keeps its own number.
+        assert_eq!(
+            problem("\"x\ny\",0,1\nz,0\n"),
+            (3, CsvProblem::FieldCount { found: 2 })
+        );
     }
 }

@@ -260,6 +260,12 @@ pub enum CsvProblem {
         /// The line where it was first listed.
         first_line: usize,
     },
+    /// A quoted field (RFC 4180) is not closed before the end of the input.
+    #[error("a quoted field is not closed")]
+    UnterminatedQuote,
+    /// Something other than spaces follows a quoted field's closing quote.
+    #[error("text after the closing quote of a quoted field")]
+    TextAfterQuote,
 }
 
 /// What is wrong with a line of a Spark offsets file, in [`ImportError::SparkMalformed`].

@@ -58,7 +58,7 @@ use crate::{Checkpoint, Offsets};
 pub use rebalance::PlannedRebalance;
 
 /// Why a Kafka-side step failed.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum KafkaIntegrationError {
     /// A request to the cluster failed.
@@ -75,7 +75,7 @@ pub enum KafkaIntegrationError {
     Plan(#[from] PlanError),
 }
 
-fn kafka(operation: &'static str) -> impl FnOnce(KafkaError) -> KafkaIntegrationError {
+pub(crate) fn kafka(operation: &'static str) -> impl FnOnce(KafkaError) -> KafkaIntegrationError {
     move |source| KafkaIntegrationError::Kafka { operation, source }
 }
 

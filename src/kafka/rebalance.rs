@@ -8,6 +8,7 @@ use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, RebalanceProtoc
 use rdkafka::types::RDKafkaRespErr;
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
 
+use super::{KafkaIntegrationError, kafka};
 use crate::plan::{self, ClusterState, OffsetTracker, ResumePlan, ResumePolicy};
 use crate::{Checkpoint, Offsets};
 
@@ -33,7 +34,7 @@ struct State {
     checkpoint: Option<Checkpoint>,
     tracker: OffsetTracker,
     last_plan: Option<ResumePlan>,
-    last_error: Option<String>,
+    last_error: Option<KafkaIntegrationError>,
 }
 
 impl PlannedRebalance {
@@ -82,8 +83,10 @@ impl PlannedRebalance {
         self.lock().last_plan.clone()
     }
 
-    /// Why the last assignment was refused, if it was.
-    pub fn last_error(&self) -> Option<String> {
+    /// Why the last assignment was refused or could not be applied, if it was: the policy's
+    /// [`PlanError`](crate::plan::PlanError) (as [`KafkaIntegrationError::Plan`]) or a failed
+    /// request to the cluster.
+    pub fn last_error(&self) -> Option<KafkaIntegrationError> {
         self.lock().last_error.clone()
     }
 
@@ -92,12 +95,12 @@ impl PlannedRebalance {
         &self,
         consumer: &BaseConsumer<Self>,
         tpl: &mut TopicPartitionList,
-    ) -> Result<(), String> {
+    ) -> Result<(), KafkaIntegrationError> {
         let mut cluster = ClusterState::new();
         for e in tpl.elements() {
             let (low, high) = consumer
                 .fetch_watermarks(e.topic(), e.partition(), self.timeout)
-                .map_err(|e| format!("watermarks: {e}"))?;
+                .map_err(kafka("watermarks"))?;
             cluster.add_partition(e.topic(), e.partition(), low, high);
         }
         let state = self.lock();
@@ -113,15 +116,13 @@ impl PlannedRebalance {
             c
         });
         let topics: Vec<&str> = self.topics.iter().map(String::as_str).collect();
-        let plan = plan::plan(known.as_ref(), topics, &cluster, &self.policy)
-            .map_err(|e| e.to_string())?;
+        let plan = plan::plan(known.as_ref(), topics, &cluster, &self.policy)?;
         drop(state);
-        let starts = super::resolve_starts(consumer, &plan, self.timeout)
-            .map_err(|e| crate::error_chain(&e))?;
+        let starts = super::resolve_starts(consumer, &plan, self.timeout)?;
         let mut state = self.lock();
         for (topic, partition, offset) in starts.iter() {
             tpl.set_partition_offset(topic, partition, Offset::Offset(offset))
-                .map_err(|e| e.to_string())?;
+                .map_err(kafka("assign"))?;
             state.tracker.set_next(topic, partition, offset);
         }
         tracing::info!("partitions assigned:\n{plan}");
@@ -155,7 +156,7 @@ impl ConsumerContext for PlannedRebalance {
                         }
                     }
                     Err(e) => {
-                        tracing::error!(error = %e, "refusing the assignment");
+                        tracing::error!(error = %crate::error_chain(&e), "refusing the assignment");
                         self.lock().last_error = Some(e);
                         // Take nothing rather than let the group's offsets decide.
                         if cooperative {
@@ -180,7 +181,7 @@ impl ConsumerContext for PlannedRebalance {
         };
         if let Err(e) = result {
             tracing::error!(error = %e, "could not apply the rebalance");
-            self.lock().last_error = Some(e.to_string());
+            self.lock().last_error = Some(kafka("assign")(e));
         }
     }
 }

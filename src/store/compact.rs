@@ -18,8 +18,9 @@ pub struct RetentionPolicy {
     pub max_age: Duration,
     /// The newest checkpoints kept whatever their age (at least 1 is always kept).
     pub keep_at_least: usize,
-    /// Temporary files left by interrupted writes are deleted once older than this; a staging
-    /// file of an id above the newest checkpoint (a live writer's commit in flight) never is.
+    /// Temporary files left by interrupted writes are deleted once older than this (and never
+    /// before a minute); a staging file of an id above the newest checkpoint (a live writer's
+    /// commit in flight) never is.
     pub temporary_grace: Duration,
 }
 
@@ -117,7 +118,7 @@ impl Store {
         report.deleted.sort_unstable();
 
         let grace_cutoff = now
-            .checked_sub(policy.temporary_grace)
+            .checked_sub(policy.temporary_grace.max(layout::MIN_TEMPORARY_AGE))
             .unwrap_or(SystemTime::UNIX_EPOCH);
         // A live writer only stages ids above the newest checkpoint: a staging file of an id at
         // or below it belongs to a write that can no longer land (its writer crashed or was

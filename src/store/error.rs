@@ -1,47 +1,7 @@
 //! Errors of the checkpoint store.
 
+use crate::Writer;
 use crate::format::{FormatError, FormatVersion};
-
-/// Who wrote a checkpoint, as reported in [`StoreError::Fenced`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WriterInfo {
-    /// The writer's epoch.
-    pub epoch: u64,
-    /// Its application name.
-    pub app_name: String,
-    /// Its application version.
-    pub app_version: String,
-    /// Its host.
-    pub host: String,
-}
-
-impl std::fmt::Display for WriterInfo {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "epoch {} ({} {} on {})",
-            self.epoch,
-            or_dash(&self.app_name),
-            or_dash(&self.app_version),
-            or_dash(&self.host)
-        )
-    }
-}
-
-fn or_dash(s: &str) -> &str {
-    if s.is_empty() { "-" } else { s }
-}
-
-impl From<&crate::Writer> for WriterInfo {
-    fn from(w: &crate::Writer) -> Self {
-        WriterInfo {
-            epoch: w.epoch,
-            app_name: w.app_name.clone(),
-            app_version: w.app_version.clone(),
-            host: w.host.clone(),
-        }
-    }
-}
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -132,7 +92,7 @@ pub enum StoreError {
         /// The id this writer tried to create.
         id: u64,
         /// The writer that holds the stream now.
-        by: WriterInfo,
+        by: Box<Writer>,
     },
     /// The id this writer tried to create holds something it cannot account for: an older
     /// writer's checkpoint or an object it cannot decode. Nothing was overwritten.
@@ -142,8 +102,8 @@ pub enum StoreError {
         stream: String,
         /// The id.
         id: u64,
-        /// What was found there.
-        reason: String,
+        /// What was found there, or why no id could be taken.
+        reason: ConflictReason,
     },
     /// The stream's ids are used up: its newest id is the largest the format allows.
     #[error("stream {stream:?} has no id left after {last} (the largest the format allows)")]
@@ -191,6 +151,24 @@ fn features_text(required_features: u32) -> String {
     } else {
         format!(", unknown required features {required_features:#06x}")
     }
+}
+
+/// What [`StoreError::Conflict`] found.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConflictReason {
+    /// Other writers took every id this writer tried, this many times in a row.
+    #[error("the id kept changing under this writer in {attempts} attempts")]
+    Contended {
+        /// How many ids were tried.
+        attempts: usize,
+    },
+    /// The id holds a checkpoint of an older writer (which should have been fenced).
+    #[error("it holds a checkpoint of an older writer, {writer}")]
+    OlderWriter {
+        /// That checkpoint's writer.
+        writer: Box<Writer>,
+    },
 }
 
 /// Why a checkpoint object is not a valid checkpoint of its stream.

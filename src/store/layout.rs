@@ -124,6 +124,10 @@ pub(crate) fn parse_checkpoint_file_name(file_name: &str) -> Option<u64> {
     digits.parse().ok()
 }
 
+/// Temporary files younger than this are never deleted, whatever the rules by id say: a
+/// create in flight (a claim racing another writer's) lasts far less.
+pub(crate) const MIN_TEMPORARY_AGE: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// The checkpoint id a temporary file was staging (`<name>#<n>`, `.<name>.tmp.<n>`), when the
 /// name it stages is a checkpoint's.
 pub(crate) fn temporary_target(file_name: &str) -> Option<u64> {

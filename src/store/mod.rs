@@ -51,7 +51,7 @@ pub use backend::faults::{Fault, FaultInjector, Op};
 pub use self::url::BackendKind;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use compact::{CompactionReport, RetentionPolicy};
-pub use error::{Damage, Result, StoreError, WriterInfo};
+pub use error::{ConflictReason, Damage, Result, StoreError};
 pub use verify::VerifyReport;
 pub use writer::{BackgroundCompaction, Committed, NewCheckpoint, StreamWriter, WriterConfig};
 

@@ -10,7 +10,7 @@ use bytes::Bytes;
 
 use super::backend::{Attempt, Created, Outcome};
 use super::compact::{CompactionReport, RetentionPolicy};
-use super::error::{Result, StoreError, WriterInfo};
+use super::error::{ConflictReason, Result, StoreError};
 use super::layout::{self, StreamPaths};
 use super::{Damage, SkippedObject, Store, check_checkpoint, newer_format};
 use crate::format::{self, Checkpoint, Offsets, Writer};
@@ -125,6 +125,9 @@ pub struct Committed {
     pub skipped: Vec<SkippedObject>,
 }
 
+/// What a background compaction ended with (its error shared: the writer keeps it).
+type CompactionResult = std::result::Result<CompactionReport, Arc<StoreError>>;
+
 /// The only writer of a stream, until a newer one opens.
 ///
 /// Opening (with [`Store::writer`]) claims the stream: it commits a *claim checkpoint* whose id
@@ -137,7 +140,7 @@ pub struct StreamWriter {
     paths: StreamPaths,
     writer: Writer,
     last_id: u64,
-    fenced_by: Option<WriterInfo>,
+    fenced_by: Option<Box<Writer>>,
     /// Objects the commit under way moved past.
     skipped: Vec<SkippedObject>,
     commits_since_hint: u64,
@@ -147,7 +150,7 @@ pub struct StreamWriter {
     commits_since_compaction: u64,
     last_compaction: Instant,
     compaction_running: Arc<AtomicBool>,
-    last_compaction_report: Arc<Mutex<Option<std::result::Result<CompactionReport, String>>>>,
+    last_compaction_report: Arc<Mutex<Option<CompactionResult>>>,
     config: WriterConfig,
 }
 
@@ -231,24 +234,34 @@ impl Store {
                     return Err(StoreError::Conflict {
                         stream: stream.to_owned(),
                         id: claim_id,
-                        reason: format!("could not claim the stream in {MAX_ATTEMPTS} attempts"),
+                        reason: ConflictReason::Contended {
+                            attempts: MAX_ATTEMPTS,
+                        },
                     });
                 }
             }
         }
     }
 
-    /// Deletes the staging files of interrupted writes of ids up to `claim_id`: after the claim
-    /// no live writer can own them (an older writer writing there is fenced, a newer one
-    /// writes above). A failure is logged, not returned: they are harmless leftovers.
+    /// Deletes the staging files of interrupted writes of ids up to `claim_id` that are at
+    /// least a minute old: after the claim no live writer can own them (an older writer
+    /// committing there is fenced, a newer one writes above, and a claim racing this one
+    /// finishes its create within the minute). A failure is logged, not returned: they are
+    /// harmless leftovers.
     async fn remove_stale_staging(&self, stream: &str, paths: &StreamPaths, claim_id: u64) {
         let cleaned = async {
             let listing = self.list(stream).await?;
+            let now = self.inner.options.clock.now();
+            let old_enough = |modified: &std::time::SystemTime| {
+                now.duration_since(*modified)
+                    .is_ok_and(|age| age >= layout::MIN_TEMPORARY_AGE)
+            };
             let stale: Vec<_> = listing
                 .temporary
                 .iter()
-                .filter(|(name, _, _)| {
+                .filter(|(name, modified, _)| {
                     layout::temporary_target(name).is_some_and(|id| id <= claim_id)
+                        && old_enough(modified)
                 })
                 .map(|(name, _, _)| paths.dir().clone().join(name.as_str()))
                 .collect();
@@ -332,8 +345,11 @@ impl StreamWriter {
         &self.stream
     }
 
-    /// The result of the last background compaction, if one has finished.
-    pub fn last_compaction(&self) -> Option<std::result::Result<CompactionReport, String>> {
+    /// The result of the last background compaction, if one has finished (its error shared,
+    /// as the writer keeps it until the next compaction).
+    pub fn last_compaction(
+        &self,
+    ) -> Option<std::result::Result<CompactionReport, Arc<StoreError>>> {
         self.last_compaction_report
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -453,7 +469,9 @@ impl StreamWriter {
         Err(StoreError::Conflict {
             stream: self.stream.clone(),
             id: self.last_id.saturating_add(1),
-            reason: format!("the id kept changing under this writer in {MAX_ATTEMPTS} attempts"),
+            reason: ConflictReason::Contended {
+                attempts: MAX_ATTEMPTS,
+            },
         })
     }
 
@@ -482,17 +500,16 @@ impl StreamWriter {
                 Ok(())
             }
             Ok(existing) if existing.writer.epoch > self.writer.epoch => {
-                let by = WriterInfo::from(&existing.writer);
+                let by = Box::new(existing.writer);
                 self.fenced_by = Some(by.clone());
                 Err(self.fenced(id, by))
             }
             Ok(existing) => Err(StoreError::Conflict {
                 stream: self.stream.clone(),
                 id,
-                reason: format!(
-                    "it holds a checkpoint of an older writer, {}",
-                    WriterInfo::from(&existing.writer)
-                ),
+                reason: ConflictReason::OlderWriter {
+                    writer: Box::new(existing.writer),
+                },
             }),
             Err(damage) => {
                 self.move_past(id, damage);
@@ -501,7 +518,7 @@ impl StreamWriter {
         }
     }
 
-    fn fenced(&self, id: u64, by: WriterInfo) -> StoreError {
+    fn fenced(&self, id: u64, by: Box<Writer>) -> StoreError {
         StoreError::Fenced {
             stream: self.stream.clone(),
             id,
@@ -534,9 +551,9 @@ impl StreamWriter {
             let result = store
                 .compact(&stream, &policy, false)
                 .await
-                .map_err(|e| crate::error_chain(&e));
+                .map_err(Arc::new);
             if let Err(e) = &result {
-                tracing::warn!(stream, error = %e, "background compaction failed");
+                tracing::warn!(stream, error = %crate::error_chain(e.as_ref()), "background compaction failed");
             }
             *report.lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
             running.store(false, Ordering::SeqCst);

@@ -225,12 +225,22 @@ fn attempt_blocking(
 /// Creates `target` with `bytes` if it does not exist: a staging file, fsynced, hard-linked
 /// to `target`, the folder fsynced. Never overwrites.
 fn create_durably(target: &FsPath, bytes: &[u8]) -> std::io::Result<Created> {
-    let (mut file, staging) = new_staging_file(target)?;
-    let written = file.write_all(bytes).and_then(|()| file.sync_all());
-    drop(file);
-    let linked = written.and_then(|()| std::fs::hard_link(&staging, target));
-    // The staging name goes whatever happened; compaction removes it if this fails.
-    let _ = std::fs::remove_file(&staging);
+    // A staging file can vanish before it is linked (a writer opening the stream, or
+    // compaction, removed it as a leftover): then it is written again, a few times at most.
+    let mut attempts = 0;
+    let linked = loop {
+        attempts += 1;
+        let (mut file, staging) = new_staging_file(target)?;
+        let written = file.write_all(bytes).and_then(|()| file.sync_all());
+        drop(file);
+        let linked = written.and_then(|()| std::fs::hard_link(&staging, target));
+        // The staging name goes whatever happened; compaction removes it if this fails.
+        let _ = std::fs::remove_file(&staging);
+        match linked {
+            Err(e) if e.kind() == ErrorKind::NotFound && attempts < 4 => continue,
+            other => break other,
+        }
+    };
     match linked {
         Ok(()) => {}
         Err(e) if e.kind() == ErrorKind::AlreadyExists => {

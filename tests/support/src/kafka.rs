@@ -1,5 +1,4 @@
 //! Kafka helpers for tests: produce numbered messages, build consumers, drain them.
-#![allow(dead_code, unreachable_pub)] // shared by several test crates, each using a part
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};

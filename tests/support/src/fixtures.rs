@@ -1,5 +1,4 @@
 //! Checkpoints shared by the format tests, benches and the golden-file generator.
-#![allow(dead_code, unreachable_pub)] // shared by several test crates, each using a part
 
 use tidemark::{Checkpoint, Offsets, Writer};
 

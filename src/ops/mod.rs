@@ -1,0 +1,134 @@
+//! Operations on checkpoint streams that every front shares: what `streams` and `log` list,
+//! the checkpoint at a time, diff, lag, progress rate, verification and compaction reports,
+//! and resets of every mode (rewinding to a checkpoint included).
+//!
+//! Each operation returns a typed report (`serde::Serialize`): a table and JSON are two
+//! renderings of the same value. The planning part of a reset is pure: the modes that ask
+//! Kafka take what the cluster said as [`ResetInputs`], which `kafka_inputs` (feature
+//! `kafka`) fills from a consumer. Operations that write validate everything before writing
+//! anything.
+//!
+//! ```
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! use tidemark::ops::{self, ResetTo, Scope};
+//! use tidemark::store::{NewCheckpoint, Store, WriterConfig};
+//! use tidemark::Offsets;
+//!
+//! let store = Store::open("memory://")?;
+//! let mut writer = store.writer("billing", WriterConfig::new("billing-app", "1.0")).await?;
+//! for n in [100, 250] {
+//!     let offsets: Offsets = [("orders", 0, n), ("orders", 1, n / 2)].into_iter().collect();
+//!     writer.commit(NewCheckpoint::new(offsets)).await?;
+//! }
+//!
+//! // How far the newest checkpoint moved, then a rewind of partition 0 by 50 messages.
+//! let diff = ops::diff(&store.get("billing", 2).await?, &store.get("billing", 3).await?);
+//! assert_eq!(diff.total_delta, 150 + 75);
+//! let base = ops::latest(&store, "billing").await?.checkpoint;
+//! let plan = ops::plan_reset(
+//!     &base,
+//!     &ResetTo::ShiftBy(-50),
+//!     &Scope::all().with_partitions("orders", [0]),
+//!     &ops::ResetInputs::default(),
+//! )?;
+//! assert_eq!(plan.changes[0].after, 200);
+//! let report = plan.execute(&store).await?;
+//! assert_eq!(store.get("billing", report.checkpoint_id.unwrap()).await?.offsets.get("orders", 0), Some(200));
+//! # Ok::<(), ops::OpsError>(())
+//! # }).unwrap();
+//! ```
+
+mod compare;
+mod inspect;
+mod reset;
+
+pub use compare::{
+    DiffReport, LagReport, PartitionDiff, PartitionLag, Progress, diff, lag, progress,
+};
+pub use inspect::{
+    CompactReport, DamagedEntry, LogCheckpoint, LogEntry, LogReport, StreamSummary,
+    StreamVerification, StreamsReport, VerificationReport, checkpoint_at, compact, latest, log,
+    streams, verify,
+};
+#[cfg(feature = "kafka")]
+pub use reset::kafka_inputs;
+pub use reset::{
+    OffsetChange, ResetInputs, ResetPlan, ResetReport, ResetTo, Scope, load_inputs, plan_import,
+    plan_reset, rewind,
+};
+
+use crate::store::StoreError;
+
+/// The newest valid checkpoint of a stream and the damaged objects newer than it, which
+/// [`latest`] skipped.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Latest {
+    /// The newest valid checkpoint.
+    pub checkpoint: crate::Checkpoint,
+    /// Damaged checkpoint objects newer than it, newest first: worth a warning.
+    pub skipped: Vec<crate::store::SkippedObject>,
+}
+
+/// Why an operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum OpsError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The stream has no valid checkpoint.
+    #[error("stream={stream}: no checkpoint in {store}")]
+    NoCheckpoint {
+        /// The stream.
+        stream: String,
+        /// The store, without secrets.
+        store: String,
+    },
+    /// A reset or import selected no partition.
+    #[error("{operation}: no partition selected; nothing to do")]
+    NothingSelected {
+        /// `reset` or `import`.
+        operation: String,
+    },
+    /// A partition a reset asks about is not in the cluster's data.
+    #[error("topic {topic:?} partition {partition} is not in the cluster")]
+    NotInCluster {
+        /// The topic.
+        topic: String,
+        /// The partition.
+        partition: i32,
+    },
+    /// A reset mode needs data that was not given in [`ResetInputs`].
+    #[error("reset {mode} needs {needs}")]
+    MissingInput {
+        /// The mode, as the command line names it (`--to-earliest`, ...).
+        mode: &'static str,
+        /// What is missing.
+        needs: &'static str,
+    },
+    /// A new offset would be negative, or a partition number is negative.
+    #[error("topic {topic:?} partition {partition}: offset {offset} cannot be written")]
+    InvalidOffset {
+        /// The topic.
+        topic: String,
+        /// The partition.
+        partition: i32,
+        /// The offset.
+        offset: i64,
+    },
+    /// The new checkpoint breaks a rule of the format (too many partitions, a name too long):
+    /// nothing was written.
+    #[error("stream={stream}: the new checkpoint cannot be written")]
+    Invalid {
+        /// The stream.
+        stream: String,
+        /// The format's reason.
+        #[source]
+        source: crate::format::FormatError,
+    },
+    /// Kafka failed.
+    #[cfg(feature = "kafka")]
+    #[error(transparent)]
+    Kafka(#[from] crate::kafka::KafkaIntegrationError),
+}

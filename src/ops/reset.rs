@@ -1,0 +1,488 @@
+//! Resets: new offsets for a stream, planned (pure) and then written as a new checkpoint.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime};
+
+use serde::Serialize;
+
+use super::OpsError;
+use crate::plan::ClusterState;
+use crate::store::{NewCheckpoint, Store, WriterConfig};
+use crate::{Checkpoint, Offsets, format};
+
+/// Which partitions a reset touches: every partition of the base checkpoint ([`Scope::all`]),
+/// or the listed topics, each whole or some of its partitions.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Scope {
+    /// Topic → partitions (empty: the whole topic).
+    topics: BTreeMap<String, Vec<i32>>,
+}
+
+impl Scope {
+    /// Every partition of the base checkpoint.
+    pub fn all() -> Self {
+        Scope::default()
+    }
+
+    /// Adds a whole topic: its partitions in the base checkpoint, or in the cluster when the
+    /// checkpoint lacks the topic.
+    pub fn with_topic(mut self, topic: impl Into<String>) -> Self {
+        self.topics.insert(topic.into(), Vec::new());
+        self
+    }
+
+    /// Adds some partitions of a topic.
+    pub fn with_partitions(
+        mut self,
+        topic: impl Into<String>,
+        partitions: impl IntoIterator<Item = i32>,
+    ) -> Self {
+        let list = self.topics.entry(topic.into()).or_default();
+        list.extend(partitions);
+        list.sort_unstable();
+        list.dedup();
+        self
+    }
+
+    /// Whether this is every partition of the base checkpoint.
+    pub fn is_all(&self) -> bool {
+        self.topics.is_empty()
+    }
+
+    /// The topics a reset asks the cluster about: the scope's, or the base checkpoint's.
+    pub fn topics<'a>(&'a self, base: &'a Offsets) -> Vec<&'a str> {
+        if self.is_all() {
+            base.topics().map(|(t, _)| t.as_str()).collect()
+        } else {
+            self.topics.keys().map(String::as_str).collect()
+        }
+    }
+
+    /// The partitions selected: the scope's explicit partitions, else the topic's partitions
+    /// in `base` (or in `cluster`, when given and `base` lacks the topic).
+    pub fn partitions(&self, base: &Offsets, cluster: Option<&ClusterState>) -> Vec<(String, i32)> {
+        if self.is_all() {
+            return base.iter().map(|(t, p, _)| (t.to_owned(), p)).collect();
+        }
+        let mut out = Vec::new();
+        for (topic, partitions) in &self.topics {
+            if !partitions.is_empty() {
+                out.extend(partitions.iter().map(|p| (topic.clone(), *p)));
+            } else if let Some(ps) = base.topic(topic) {
+                out.extend(ps.keys().map(|p| (topic.clone(), *p)));
+            } else if let Some(ps) = cluster.and_then(|c| c.topic(topic)) {
+                out.extend(ps.keys().map(|p| (topic.clone(), *p)));
+            }
+        }
+        out
+    }
+}
+
+/// Where a reset moves the selected partitions.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum ResetTo {
+    /// The log start of each partition (needs [`ResetInputs::cluster`]).
+    Earliest,
+    /// The log end of each partition (needs [`ResetInputs::cluster`]).
+    Latest,
+    /// This offset.
+    Offset(i64),
+    /// The current offset moved by this many messages (negative: back), at least 0.
+    ShiftBy(i64),
+    /// The first offset at or after this time (needs [`ResetInputs::offsets_at_time`]).
+    Datetime(SystemTime),
+    /// The first offset at or after now minus this duration (needs
+    /// [`ResetInputs::offsets_at_time`]).
+    ByDuration(Duration),
+    /// The offsets of an earlier checkpoint of the stream, for the partitions it has (needs
+    /// [`ResetInputs::checkpoint`]; [`load_inputs`] reads it).
+    Checkpoint(u64),
+    /// These offsets (a CSV file, say), for the partitions the scope selects.
+    Offsets(Offsets),
+}
+
+impl ResetTo {
+    /// The mode as the command line names it: `--to-earliest`, `--shift-by`, ...
+    pub fn flag(&self) -> &'static str {
+        match self {
+            ResetTo::Earliest => "--to-earliest",
+            ResetTo::Latest => "--to-latest",
+            ResetTo::Offset(_) => "--to-offset",
+            ResetTo::ShiftBy(_) => "--shift-by",
+            ResetTo::Datetime(_) => "--to-datetime",
+            ResetTo::ByDuration(_) => "--by-duration",
+            ResetTo::Checkpoint(_) => "--to-checkpoint",
+            ResetTo::Offsets(_) => "--from-file",
+        }
+    }
+
+    /// Whether the mode needs data from the Kafka cluster.
+    pub fn asks_cluster(&self) -> bool {
+        matches!(
+            self,
+            ResetTo::Earliest | ResetTo::Latest | ResetTo::Datetime(_) | ResetTo::ByDuration(_)
+        )
+    }
+
+    /// For the time modes, the time to look offsets up at (`now` minus the duration for
+    /// [`ResetTo::ByDuration`]), in ms since the Unix epoch.
+    pub fn time_ms(&self, now: SystemTime) -> Option<i64> {
+        let at = match self {
+            ResetTo::Datetime(t) => *t,
+            ResetTo::ByDuration(d) => now.checked_sub(*d).unwrap_or(SystemTime::UNIX_EPOCH),
+            _ => return None,
+        };
+        Some(
+            at.duration_since(SystemTime::UNIX_EPOCH)
+                .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
+        )
+    }
+}
+
+/// The data a reset mode reads besides the base checkpoint: what the cluster said, or an
+/// earlier checkpoint. [`load_inputs`] and `kafka_inputs` fill it; tests and other fronts
+/// may build it by hand.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct ResetInputs {
+    /// The watermarks of the scope's topics ([`ResetTo::Earliest`], [`ResetTo::Latest`], and
+    /// a whole topic the base checkpoint lacks).
+    pub cluster: Option<ClusterState>,
+    /// For the time modes: the first offset at or after the time of each selected partition.
+    pub offsets_at_time: Option<Offsets>,
+    /// For [`ResetTo::Checkpoint`]: that checkpoint.
+    pub checkpoint: Option<Checkpoint>,
+}
+
+impl ResetInputs {
+    /// Inputs holding the cluster's watermarks.
+    pub fn with_cluster(mut self, cluster: ClusterState) -> Self {
+        self.cluster = Some(cluster);
+        self
+    }
+
+    /// Inputs holding the offsets found for a time.
+    pub fn with_offsets_at_time(mut self, offsets: Offsets) -> Self {
+        self.offsets_at_time = Some(offsets);
+        self
+    }
+
+    /// Inputs holding an earlier checkpoint.
+    pub fn with_checkpoint(mut self, checkpoint: Checkpoint) -> Self {
+        self.checkpoint = Some(checkpoint);
+        self
+    }
+}
+
+/// Reads what a reset needs from the store: the earlier checkpoint of
+/// [`ResetTo::Checkpoint`]; nothing for the other modes.
+pub async fn load_inputs(
+    store: &Store,
+    base: &Checkpoint,
+    to: &ResetTo,
+) -> Result<ResetInputs, OpsError> {
+    let mut inputs = ResetInputs::default();
+    if let ResetTo::Checkpoint(id) = to {
+        inputs.checkpoint = Some(store.get(&base.stream, *id).await?);
+    }
+    Ok(inputs)
+}
+
+/// Asks Kafka what a reset mode needs (blocking): the watermarks of the scope's topics and,
+/// for the time modes, the first offset at or after the time (`now` anchors
+/// [`ResetTo::ByDuration`]). Modes that do not ask the cluster get empty inputs.
+#[cfg(feature = "kafka")]
+pub fn kafka_inputs<K, C>(
+    consumer: &K,
+    base: &Checkpoint,
+    to: &ResetTo,
+    scope: &Scope,
+    now: SystemTime,
+    timeout: Duration,
+) -> Result<ResetInputs, OpsError>
+where
+    K: rdkafka::consumer::Consumer<C>,
+    C: rdkafka::consumer::ConsumerContext,
+{
+    let mut inputs = ResetInputs::default();
+    if !to.asks_cluster() {
+        return Ok(inputs);
+    }
+    let topics = scope.topics(&base.offsets);
+    let cluster = crate::kafka::cluster_state(consumer, &topics, timeout)?;
+    if let Some(ms) = to.time_ms(now) {
+        let targets = scope.partitions(&base.offsets, Some(&cluster));
+        inputs.offsets_at_time = Some(crate::kafka::offsets_for_time(
+            consumer, &targets, ms, &cluster, timeout,
+        )?);
+    }
+    inputs.cluster = Some(cluster);
+    Ok(inputs)
+}
+
+/// Plans a reset of `base`'s stream: the new offset of each partition `scope` selects, from
+/// `to` and the `inputs` it needs. Pure: reads nothing, writes nothing. Fails when a needed
+/// input is missing, a partition is not in the cluster's data, nothing is selected, or the
+/// new checkpoint could not be written (a negative offset, a format limit).
+///
+/// ```
+/// use tidemark::{Checkpoint, ops::{self, ResetInputs, ResetTo, Scope}, plan::ClusterState};
+///
+/// let base = Checkpoint::new("s", [("t", 0, 50), ("t", 1, 70)].into_iter().collect()).with_id(3);
+/// let mut cluster = ClusterState::new();
+/// cluster.add_partition("t", 0, 10, 100);
+/// cluster.add_partition("t", 1, 20, 200);
+/// let inputs = ResetInputs::default().with_cluster(cluster);
+/// let plan = ops::plan_reset(&base, &ResetTo::Earliest, &Scope::all(), &inputs)?;
+/// assert_eq!(plan.offsets().get("t", 1), Some(20));
+/// assert_eq!(plan.changes[0].change, Some(-40));
+/// // Asking the cluster without its data fails before anything is written.
+/// assert!(ops::plan_reset(&base, &ResetTo::Latest, &Scope::all(), &ResetInputs::default()).is_err());
+/// # Ok::<(), ops::OpsError>(())
+/// ```
+pub fn plan_reset(
+    base: &Checkpoint,
+    to: &ResetTo,
+    scope: &Scope,
+    inputs: &ResetInputs,
+) -> Result<ResetPlan, OpsError> {
+    let current = &base.offsets;
+    let mut changes = Offsets::new();
+    let missing = |needs| OpsError::MissingInput {
+        mode: to.flag(),
+        needs,
+    };
+    match to {
+        ResetTo::Offsets(given) => {
+            let selected = (!scope.is_all()).then(|| scope.partitions(current, None));
+            for (t, p, o) in given.iter() {
+                if selected
+                    .as_ref()
+                    .is_none_or(|s| s.iter().any(|(st, sp)| st == t && *sp == p))
+                {
+                    changes.insert(t, p, o);
+                }
+            }
+        }
+        ResetTo::Checkpoint(id) => {
+            let older = inputs
+                .checkpoint
+                .as_ref()
+                .filter(|c| c.id == *id)
+                .ok_or_else(|| missing("the checkpoint to reset to"))?;
+            for (t, p) in scope.partitions(current, None) {
+                if let Some(o) = older.offsets.get(&t, p) {
+                    changes.insert(t, p, o);
+                }
+            }
+        }
+        ResetTo::Offset(n) => {
+            for (t, p) in scope.partitions(current, None) {
+                changes.insert(t, p, *n);
+            }
+        }
+        ResetTo::ShiftBy(n) => {
+            for (t, p) in scope.partitions(current, None) {
+                let o = current.get(&t, p).unwrap_or(0);
+                changes.insert(t, p, o.saturating_add(*n).max(0));
+            }
+        }
+        ResetTo::Earliest | ResetTo::Latest => {
+            let cluster = inputs
+                .cluster
+                .as_ref()
+                .ok_or_else(|| missing("the cluster's watermarks"))?;
+            for (t, p) in scope.partitions(current, Some(cluster)) {
+                let wm = cluster
+                    .topic(&t)
+                    .and_then(|ps| ps.get(&p))
+                    .copied()
+                    .ok_or_else(|| OpsError::NotInCluster {
+                        topic: t.clone(),
+                        partition: p,
+                    })?;
+                let o = if matches!(to, ResetTo::Earliest) {
+                    wm.low
+                } else {
+                    wm.high
+                };
+                changes.insert(t, p, o);
+            }
+        }
+        ResetTo::Datetime(_) | ResetTo::ByDuration(_) => {
+            let found = inputs
+                .offsets_at_time
+                .as_ref()
+                .ok_or_else(|| missing("the offsets found for the time"))?;
+            for (t, p) in scope.partitions(current, inputs.cluster.as_ref()) {
+                let o = found.get(&t, p).ok_or_else(|| OpsError::NotInCluster {
+                    topic: t.clone(),
+                    partition: p,
+                })?;
+                changes.insert(t, p, o);
+            }
+        }
+    }
+    ResetPlan::new("reset", &base.stream, Some(base), changes)
+}
+
+/// Plans an import: `imported` offsets written over the stream's latest checkpoint `base`
+/// (or as its first checkpoint). Pure; fails as [`plan_reset`] does.
+pub fn plan_import(
+    stream: &str,
+    base: Option<&Checkpoint>,
+    imported: Offsets,
+) -> Result<ResetPlan, OpsError> {
+    ResetPlan::new("import", stream, base, imported)
+}
+
+/// Plans rewinding `stream` to its checkpoint `id`: every partition of that checkpoint gets
+/// its offset back (partitions it lacks keep theirs). Reads the latest and the earlier
+/// checkpoint; writes nothing until [`ResetPlan::execute`].
+pub async fn rewind(store: &Store, stream: &str, id: u64) -> Result<ResetPlan, OpsError> {
+    let base = super::latest(store, stream).await?.checkpoint;
+    let to = ResetTo::Checkpoint(id);
+    let inputs = load_inputs(store, &base, &to).await?;
+    plan_reset(&base, &to, &Scope::all(), &inputs)
+}
+
+/// One partition of a [`ResetPlan`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct OffsetChange {
+    /// The topic.
+    pub topic: String,
+    /// The partition.
+    pub partition: i32,
+    /// Its offset in the base checkpoint (`None`: new).
+    pub before: Option<i64>,
+    /// Its new offset.
+    pub after: i64,
+    /// `after - before`, when it had an offset.
+    pub change: Option<i64>,
+}
+
+/// A planned reset or import: the new offsets, validated, not written yet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct ResetPlan {
+    /// `reset` or `import`.
+    pub operation: String,
+    /// The stream.
+    pub stream: String,
+    /// The checkpoint the plan starts from (`None`: the stream has none).
+    pub base_id: Option<u64>,
+    /// Each changed partition, sorted.
+    pub changes: Vec<OffsetChange>,
+    #[serde(skip)]
+    next: Offsets,
+    #[serde(skip)]
+    batch_time_ms: u64,
+    #[serde(skip)]
+    metadata: BTreeMap<String, Vec<u8>>,
+}
+
+impl ResetPlan {
+    fn new(
+        operation: &str,
+        stream: &str,
+        base: Option<&Checkpoint>,
+        changes: Offsets,
+    ) -> Result<ResetPlan, OpsError> {
+        if changes.is_empty() {
+            return Err(OpsError::NothingSelected {
+                operation: operation.to_owned(),
+            });
+        }
+        let mut next = base.map(|b| b.offsets.clone()).unwrap_or_default();
+        let mut list = Vec::with_capacity(changes.partition_count());
+        for (topic, partition, after) in changes.iter() {
+            if after < 0 || partition < 0 {
+                return Err(OpsError::InvalidOffset {
+                    topic: topic.to_owned(),
+                    partition,
+                    offset: after,
+                });
+            }
+            let before = next.insert(topic, partition, after);
+            list.push(OffsetChange {
+                topic: topic.to_owned(),
+                partition,
+                before,
+                after,
+                change: before.map(|b| after.saturating_sub(b)),
+            });
+        }
+        let plan = ResetPlan {
+            operation: operation.to_owned(),
+            stream: stream.to_owned(),
+            base_id: base.map(|b| b.id),
+            changes: list,
+            next,
+            batch_time_ms: base.map_or(0, |b| b.batch_time_ms),
+            metadata: base.map(|b| b.metadata.clone()).unwrap_or_default(),
+        };
+        // Every rule of the format, checked on the checkpoint as it will be written.
+        let mut check = Checkpoint::new(stream, plan.next.clone()).with_id(u64::MAX);
+        check.metadata = plan.metadata.clone();
+        format::encode(&check).map_err(|source| OpsError::Invalid {
+            stream: stream.to_owned(),
+            source,
+        })?;
+        Ok(plan)
+    }
+
+    /// Every offset of the checkpoint the plan would write (the base's, with the changes).
+    pub fn offsets(&self) -> &Offsets {
+        &self.next
+    }
+
+    /// The report of not executing the plan.
+    pub fn dry_run(&self) -> ResetReport {
+        self.report(None)
+    }
+
+    /// Writes the plan as a new checkpoint of the stream, by a new writer named
+    /// `tidemark <operation>` (which fences any writer still running on the stream), keeping
+    /// the base checkpoint's batch time and metadata. Either the whole checkpoint is committed
+    /// or nothing is (the plan was validated when made); a failure to open the writer or to
+    /// commit is returned as is.
+    pub async fn execute(&self, store: &Store) -> Result<ResetReport, OpsError> {
+        let config = WriterConfig::new(format!("tidemark {}", self.operation), crate::VERSION);
+        let mut writer = store.writer(&self.stream, config).await?;
+        let mut new = NewCheckpoint::new(self.next.clone()).with_batch_time_ms(self.batch_time_ms);
+        new.metadata = self.metadata.clone();
+        let committed = writer.commit(new).await?;
+        Ok(self.report(Some(committed.id)))
+    }
+
+    fn report(&self, written: Option<u64>) -> ResetReport {
+        ResetReport {
+            operation: self.operation.clone(),
+            stream: self.stream.clone(),
+            base_id: self.base_id,
+            dry_run: written.is_none(),
+            changes: self.changes.clone(),
+            checkpoint_id: written,
+        }
+    }
+}
+
+/// What a reset or import did: its changes, and the checkpoint written unless a dry run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct ResetReport {
+    /// `reset` or `import`.
+    pub operation: String,
+    /// The stream.
+    pub stream: String,
+    /// The checkpoint the reset started from.
+    pub base_id: Option<u64>,
+    /// Whether nothing was written.
+    pub dry_run: bool,
+    /// Each changed partition, sorted.
+    pub changes: Vec<OffsetChange>,
+    /// The checkpoint written, unless a dry run.
+    pub checkpoint_id: Option<u64>,
+}

@@ -1,0 +1,295 @@
+//! `tidemark::ops`: every reset mode planned from hand-built inputs, validation before any
+//! write, rewind, log progress and lag, against the in-memory store.
+
+use std::time::{Duration, SystemTime};
+
+use tidemark::ops::{self, OpsError, ResetInputs, ResetTo, Scope};
+use tidemark::plan::ClusterState;
+use tidemark::store::{HistoryQuery, NewCheckpoint, Store, WriterConfig};
+use tidemark::{Checkpoint, Offsets};
+
+fn offsets(list: &[(&str, i32, i64)]) -> Offsets {
+    list.iter().map(|&(t, p, o)| (t, p, o)).collect()
+}
+
+fn base() -> Checkpoint {
+    Checkpoint::new("s", offsets(&[("a", 0, 50), ("a", 1, 70), ("b", 0, 5)])).with_id(9)
+}
+
+fn cluster() -> ClusterState {
+    let mut c = ClusterState::new();
+    c.add_partition("a", 0, 10, 100);
+    c.add_partition("a", 1, 20, 200);
+    c.add_partition("b", 0, 0, 8);
+    c.add_partition("c", 0, 3, 30);
+    c.add_partition("c", 1, 4, 40);
+    c
+}
+
+fn after(plan: &ops::ResetPlan) -> Vec<(String, i32, i64)> {
+    plan.changes
+        .iter()
+        .map(|c| (c.topic.clone(), c.partition, c.after))
+        .collect()
+}
+
+fn row(t: &str, p: i32, o: i64) -> (String, i32, i64) {
+    (t.to_owned(), p, o)
+}
+
+#[test]
+fn every_mode_plans_from_its_inputs() {
+    let b = base();
+    let all = Scope::all();
+    let with_cluster = ResetInputs::default().with_cluster(cluster());
+
+    let p = ops::plan_reset(&b, &ResetTo::Earliest, &all, &with_cluster).unwrap();
+    assert_eq!(
+        after(&p),
+        [row("a", 0, 10), row("a", 1, 20), row("b", 0, 0)]
+    );
+    let p = ops::plan_reset(
+        &b,
+        &ResetTo::Latest,
+        &Scope::all().with_topic("a"),
+        &with_cluster,
+    )
+    .unwrap();
+    assert_eq!(after(&p), [row("a", 0, 100), row("a", 1, 200)]);
+    assert_eq!(
+        p.offsets().get("b", 0),
+        Some(5),
+        "unselected partitions keep theirs"
+    );
+    // A whole topic the checkpoint lacks takes its partitions from the cluster.
+    let p = ops::plan_reset(
+        &b,
+        &ResetTo::Latest,
+        &Scope::all().with_topic("c"),
+        &with_cluster,
+    )
+    .unwrap();
+    assert_eq!(after(&p), [row("c", 0, 30), row("c", 1, 40)]);
+    assert_eq!(p.changes[0].before, None);
+
+    let p = ops::plan_reset(
+        &b,
+        &ResetTo::Offset(7),
+        &Scope::all().with_partitions("a", [1]),
+        &ResetInputs::default(),
+    )
+    .unwrap();
+    assert_eq!(after(&p), [row("a", 1, 7)]);
+    assert_eq!(p.changes[0].change, Some(-63));
+
+    let p = ops::plan_reset(&b, &ResetTo::ShiftBy(-60), &all, &ResetInputs::default()).unwrap();
+    assert_eq!(
+        after(&p),
+        [row("a", 0, 0), row("a", 1, 10), row("b", 0, 0)],
+        "never below 0"
+    );
+
+    let at_time = ResetInputs::default()
+        .with_cluster(cluster())
+        .with_offsets_at_time(offsets(&[("a", 0, 33), ("a", 1, 44), ("b", 0, 6)]));
+    let t = ResetTo::Datetime(SystemTime::UNIX_EPOCH + Duration::from_secs(1));
+    let p = ops::plan_reset(&b, &t, &all, &at_time).unwrap();
+    assert_eq!(
+        after(&p),
+        [row("a", 0, 33), row("a", 1, 44), row("b", 0, 6)]
+    );
+    let d = ResetTo::ByDuration(Duration::from_secs(3600));
+    assert!(d.asks_cluster());
+    let now = SystemTime::UNIX_EPOCH + Duration::from_secs(7200);
+    assert_eq!(d.time_ms(now), Some(3_600_000));
+    assert_eq!(
+        ops::plan_reset(&b, &d, &all, &at_time)
+            .unwrap()
+            .changes
+            .len(),
+        3
+    );
+
+    let older = Checkpoint::new("s", offsets(&[("a", 0, 1), ("b", 0, 2)])).with_id(4);
+    let inputs = ResetInputs::default().with_checkpoint(older);
+    let p = ops::plan_reset(&b, &ResetTo::Checkpoint(4), &all, &inputs).unwrap();
+    assert_eq!(after(&p), [row("a", 0, 1), row("b", 0, 2)]);
+    assert_eq!(
+        p.offsets().get("a", 1),
+        Some(70),
+        "a partition the old one lacks keeps its offset"
+    );
+
+    let file = offsets(&[("a", 0, 11), ("z", 0, 12)]);
+    let p = ops::plan_reset(
+        &b,
+        &ResetTo::Offsets(file.clone()),
+        &all,
+        &ResetInputs::default(),
+    )
+    .unwrap();
+    assert_eq!(after(&p), [row("a", 0, 11), row("z", 0, 12)]);
+    let p = ops::plan_reset(
+        &b,
+        &ResetTo::Offsets(file),
+        &Scope::all().with_topic("a"),
+        &ResetInputs::default(),
+    )
+    .unwrap();
+    assert_eq!(after(&p), [row("a", 0, 11)]);
+}
+
+#[test]
+fn missing_inputs_and_bad_plans_are_refused() {
+    let b = base();
+    let none = ResetInputs::default();
+    for to in [
+        ResetTo::Earliest,
+        ResetTo::Latest,
+        ResetTo::Datetime(SystemTime::now()),
+        ResetTo::Checkpoint(4),
+    ] {
+        let e = ops::plan_reset(&b, &to, &Scope::all(), &none).unwrap_err();
+        assert!(matches!(e, OpsError::MissingInput { .. }), "{to:?}: {e}");
+    }
+    // The wrong checkpoint is as good as none.
+    let other = ResetInputs::default().with_checkpoint(base().with_id(5));
+    assert!(matches!(
+        ops::plan_reset(&b, &ResetTo::Checkpoint(4), &Scope::all(), &other),
+        Err(OpsError::MissingInput { .. })
+    ));
+    let e = ops::plan_reset(
+        &b,
+        &ResetTo::Earliest,
+        &Scope::all().with_partitions("a", [5]),
+        &ResetInputs::default().with_cluster(cluster()),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(e, OpsError::NotInCluster { partition: 5, .. }),
+        "{e}"
+    );
+    let e = ops::plan_reset(
+        &b,
+        &ResetTo::Offset(1),
+        &Scope::all().with_topic("nope"),
+        &none,
+    )
+    .unwrap_err();
+    assert_eq!(e.to_string(), "reset: no partition selected; nothing to do");
+    let e = ops::plan_reset(&b, &ResetTo::Offset(-1), &Scope::all(), &none).unwrap_err();
+    assert!(
+        matches!(e, OpsError::InvalidOffset { offset: -1, .. }),
+        "{e}"
+    );
+    let long = "t".repeat(100_000);
+    let e = ops::plan_import("s", Some(&b), offsets(&[(long.as_str(), 0, 1)])).unwrap_err();
+    assert!(matches!(e, OpsError::Invalid { .. }), "{e}");
+    assert!(matches!(
+        ops::plan_import("s", None, Offsets::new()),
+        Err(OpsError::NothingSelected { .. })
+    ));
+}
+
+async fn store_with(stream: &str, list: &[&[(&str, i32, i64)]]) -> Store {
+    let store = Store::open("memory://").unwrap();
+    let mut w = store
+        .writer(stream, WriterConfig::new("app", "1"))
+        .await
+        .unwrap();
+    for o in list {
+        w.commit(NewCheckpoint::new(offsets(o)).with_metadata("k", b"v".to_vec()))
+            .await
+            .unwrap();
+    }
+    store
+}
+
+#[tokio::test]
+async fn execute_writes_one_checkpoint_and_a_refused_plan_writes_nothing() {
+    let store = store_with("s", &[&[("a", 0, 10)], &[("a", 0, 20), ("a", 1, 5)]]).await;
+    let before = store
+        .history("s", &HistoryQuery::default())
+        .await
+        .unwrap()
+        .len();
+    // Refused at planning: no claim, no checkpoint.
+    let latest = ops::latest(&store, "s").await.unwrap().checkpoint;
+    assert!(
+        ops::plan_reset(
+            &latest,
+            &ResetTo::Latest,
+            &Scope::all(),
+            &ResetInputs::default()
+        )
+        .is_err()
+    );
+    assert_eq!(
+        store
+            .history("s", &HistoryQuery::default())
+            .await
+            .unwrap()
+            .len(),
+        before
+    );
+
+    // Rewind to checkpoint 2 (the first commit after the claim).
+    let plan = ops::rewind(&store, "s", 2).await.unwrap();
+    let dry = plan.dry_run();
+    assert!(dry.dry_run && dry.checkpoint_id.is_none());
+    assert_eq!(
+        store
+            .history("s", &HistoryQuery::default())
+            .await
+            .unwrap()
+            .len(),
+        before
+    );
+    let report = plan.execute(&store).await.unwrap();
+    let id = report.checkpoint_id.unwrap();
+    let written = store.get("s", id).await.unwrap();
+    assert_eq!(written.offsets, offsets(&[("a", 0, 10), ("a", 1, 5)]));
+    assert_eq!(written.metadata["k"], b"v", "metadata carried over");
+    assert_eq!(written.writer.app_name, "tidemark reset");
+    assert_eq!(written.writer.tidemark_version, tidemark::VERSION);
+    let json = serde_json::to_value(&report).unwrap();
+    assert_eq!(json["changes"][0]["before"], 20);
+    assert_eq!(json["changes"][0]["after"], 10);
+    assert_eq!(json["dry_run"], false);
+}
+
+#[tokio::test]
+async fn log_shows_progress_writer_changes_and_at_time() {
+    let store = store_with("s", &[&[("a", 0, 10)], &[("a", 0, 40)]]).await;
+    let mut w = store
+        .writer("s", WriterConfig::new("app", "2"))
+        .await
+        .unwrap();
+    w.commit(NewCheckpoint::new(offsets(&[("a", 0, 45)])))
+        .await
+        .unwrap();
+    let log = ops::log(&store, "s", &HistoryQuery::default())
+        .await
+        .unwrap();
+    let ids: Vec<u64> = log.entries.iter().map(|e| e.id).collect();
+    assert_eq!(ids, [5, 4, 3, 2, 1]);
+    let c = |i: usize| log.entries[i].checkpoint.clone().unwrap();
+    assert_eq!(c(0).messages_since_previous, Some(5));
+    assert!(c(1).writer_claim && c(1).writer_changed);
+    assert_eq!(c(2).messages_since_previous, Some(30));
+    assert_eq!(
+        c(4).messages_since_previous,
+        None,
+        "the oldest has no previous"
+    );
+    assert!(
+        ops::checkpoint_at(&store, "s", SystemTime::now() + Duration::from_secs(5))
+            .await
+            .unwrap()
+            .is_some_and(|c| c.id == 5)
+    );
+    let e = ops::log(&store, "empty", &HistoryQuery::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(e, OpsError::NoCheckpoint { .. }), "{e}");
+}
