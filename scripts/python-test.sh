@@ -18,7 +18,6 @@ CACHE="${TIDEMARK_CACHE:-$HOME/.cache/tidemark}"
 PYCACHE="$CACHE/python"
 VENV="$CACHE/python-venv"
 PYSPARK_VERSION=4.2.0 # also in python/maven/spark-kafka/pom.xml
-KAFKA_VERSION=4.1.1   # also in python/maven/kafka-broker/pom.xml
 mkdir -p "$PYCACHE"
 log() { printf '\n== %s\n' "$*"; }
 
@@ -98,59 +97,18 @@ export TIDEMARK_TEST_S3_BUCKET=tidemark-test
 
 if [ "$WHAT" != api ]; then
   SPARK_JARS="$PYCACHE/spark-kafka-$PYSPARK_VERSION"
-  KAFKA_LIBS="$PYCACHE/kafka-$KAFKA_VERSION"
   fetch_jars python/maven/spark-kafka "$SPARK_JARS"
   # Spark's own jars come with the pyspark wheel: pass only the connector and what it adds.
   TIDEMARK_TEST_SPARK_JARS=$(ls "$SPARK_JARS"/spark-sql-kafka-*.jar "$SPARK_JARS"/spark-token-provider-kafka-*.jar \
     "$SPARK_JARS"/kafka-clients-*.jar "$SPARK_JARS"/commons-pool2-*.jar | paste -sd, -)
   export TIDEMARK_TEST_SPARK_JARS
 
-  # A single-node KRaft broker (Apache Kafka from Maven Central): the test bed's
-  # scripts/kafka/start.sh when the tree has it, else the same setup from python/maven.
-  if [ -x scripts/kafka/start.sh ]; then
-    log "starting Kafka (scripts/kafka/start.sh)"
-    scripts/kafka/start.sh "$RUN_DIR/kafka" >/dev/null
-    PIDS+=("$(cat "$RUN_DIR/kafka/kafka.pid")")
-    # shellcheck disable=SC1091
-    . "$RUN_DIR/kafka/env"
-  else
-    fetch_jars python/maven/kafka-broker "$KAFKA_LIBS"
-    KAFKA_PORT=$(free_port)
-    CONTROLLER_PORT=$(free_port)
-    mkdir -p "$RUN_DIR/kafka/data"
-    cat >"$RUN_DIR/kafka/server.properties" <<CFG
-process.roles=broker,controller
-node.id=1
-controller.quorum.bootstrap.servers=127.0.0.1:$CONTROLLER_PORT
-listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
-controller.listener.names=CONTROLLER
-inter.broker.listener.name=PLAINTEXT
-offsets.topic.replication.factor=1
-offsets.topic.num.partitions=1
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
-group.initial.rebalance.delay.ms=0
-num.partitions=1
-auto.create.topics.enable=false
-log.dirs=$RUN_DIR/kafka/data
-CFG
-    # (an id starting with "-" would be taken for an option)
-    CLUSTER_ID=$(python3 -c 'import base64, uuid
-while (i := base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")).startswith("-"): pass
-print(i)')
-    log "starting Kafka $KAFKA_VERSION"
-    java -cp "$KAFKA_LIBS/*" kafka.tools.StorageTool format --standalone -t "$CLUSTER_ID" \
-      -c "$RUN_DIR/kafka/server.properties" >"$PYCACHE/kafka-format.log" 2>&1
-    java -Xmx1G -cp "$KAFKA_LIBS/*" kafka.Kafka "$RUN_DIR/kafka/server.properties" >"$PYCACHE/kafka.log" 2>&1 &
-    PIDS+=($!)
-    for _ in $(seq 1 1200); do
-      if grep -q 'Kafka Server started' "$PYCACHE/kafka.log"; then break; fi
-      sleep 0.1
-    done
-    wait_port "$KAFKA_PORT" kafka "$PYCACHE/kafka.log"
-    export TIDEMARK_TEST_KAFKA="127.0.0.1:$KAFKA_PORT"
-  fi
+  # The test bed's single-node KRaft broker (Apache Kafka from Maven Central).
+  log "starting Kafka (scripts/kafka/start.sh)"
+  scripts/kafka/start.sh "$RUN_DIR/kafka" >/dev/null
+  PIDS+=("$(cat "$RUN_DIR/kafka/kafka.pid")")
+  # shellcheck disable=SC1091
+  . "$RUN_DIR/kafka/env"
   echo "kafka at $TIDEMARK_TEST_KAFKA"
 fi
 
