@@ -220,7 +220,7 @@ fn store_err(py: Python<'_>, e: StoreError) -> PyErr {
             vec![
                 ("stream", obj(py, stream)),
                 ("id", obj(py, id)),
-                ("reason", obj(py, reason)),
+                ("reason", obj(py, reason.to_string())),
             ],
         ),
         StoreError::ConditionalWritesUnsupported { store, path } => {
