@@ -24,7 +24,7 @@ use std::sync::Arc;
 use crate::Checkpoint;
 use crate::store::{
     self, Committed, CompactionReport, HistoryEntry, HistoryQuery, LatestReport, NewCheckpoint,
-    Result, RetentionPolicy, StoreError, StoreOptions, WriterConfig,
+    Result, RetentionPolicy, StoreError, StoreOptions, VerifyReport, WriterConfig,
 };
 
 /// A blocking handle on a [`store::Store`]. Cheap to clone.
@@ -102,6 +102,11 @@ impl Store {
     ) -> Result<CompactionReport> {
         self.runtime
             .block_on(self.inner.compact(stream, policy, dry_run))
+    }
+
+    /// See [`store::Store::verify`].
+    pub fn verify(&self, stream: &str) -> Result<VerifyReport> {
+        self.runtime.block_on(self.inner.verify(stream, |_, _| {}))
     }
 
     /// Opens the writer of `stream`, claiming it; see [`store::Store::writer`].

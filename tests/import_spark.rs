@@ -7,7 +7,10 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use tidemark::Offsets;
-use tidemark::import::{ImportError, SparkImport, SparkSourceKind, read_spark_checkpoint};
+use tidemark::import::{
+    ImportError, SparkImport, SparkSourceKind, read_spark_batch, read_spark_checkpoint,
+    spark_completed_batches,
+};
 
 fn fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/spark-checkpoint")
@@ -266,4 +269,22 @@ fn a_missing_folder_names_the_offsets_log() {
         }
         other => panic!("expected an io error, got {other:?}"),
     }
+}
+
+#[test]
+fn every_completed_batch_can_be_read() {
+    let dir = copy_fixture();
+    // A batch planned but not completed: offsets file, no commit file.
+    fs::copy(dir.path().join("offsets/3"), dir.path().join("offsets/4")).unwrap();
+    assert_eq!(
+        spark_completed_batches(dir.path()).unwrap(),
+        vec![0, 1, 2, 3]
+    );
+    for batch in 0..4 {
+        let import = read_spark_batch(dir.path(), batch, &["orders"])
+            .unwrap_or_else(|e| panic!("{}", tidemark::error_chain(&e)));
+        assert_eq!(import.batch_id, batch);
+        assert_eq!(import.offsets, reported(batch as usize).0);
+    }
+    assert_eq!(read(dir.path(), &["orders"]).batch_id, 3);
 }

@@ -82,7 +82,10 @@ log.retention.check.interval.ms=1000
 log.initial.task.delay.ms=1000
 CFG
 
-CLUSTER_ID=$(python3 -c 'import base64, uuid; print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))')
+# (an id starting with "-" would be read as an option by StorageTool: draw again)
+CLUSTER_ID=$(python3 -c 'import base64, uuid
+while (i := base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")).startswith("-"): pass
+print(i)')
 JAVA=(java "-Xmx${KAFKA_HEAP:-1G}" -Xms256m -Djava.awt.headless=true
   -Dorg.slf4j.simpleLogger.showDateTime=true -cp "$LIB/*")
 rm -rf "$RUN/data"

@@ -36,7 +36,8 @@ use std::time::Duration;
 
 pub use csv::{parse_csv, write_csv};
 pub use spark::{
-    SPARK_OFFSETS_VERSION, SparkImport, SparkSource, SparkSourceKind, read_spark_checkpoint,
+    SPARK_OFFSETS_VERSION, SparkImport, SparkSource, SparkSourceKind, read_spark_batch,
+    read_spark_checkpoint, spark_completed_batches,
 };
 #[cfg(feature = "zookeeper")]
 pub use zookeeper::{ZOOKEEPER_TIMEOUT, ZookeeperImport, read_zookeeper};

@@ -112,7 +112,26 @@ impl fmt::Display for SparkSource {
 /// # Ok::<(), tidemark::import::ImportError>(())
 /// ```
 pub fn read_spark_checkpoint(dir: &Path, topics: &[&str]) -> Result<SparkImport, ImportError> {
-    let batch_id = newest_committed_batch(dir)?;
+    read_spark_batch(dir, newest_committed_batch(dir)?, topics)
+}
+
+/// The ids of the batches Spark completed in a checkpoint folder (both `offsets/N` and
+/// `commits/N` present), ascending. Only lists the two folders.
+pub fn spark_completed_batches(dir: &Path) -> Result<Vec<u64>, ImportError> {
+    let mut ids = batch_ids(&dir.join("offsets"))?;
+    ids.sort_unstable();
+    let commits_dir = dir.join("commits");
+    ids.retain(|id| commits_dir.join(id.to_string()).is_file());
+    Ok(ids)
+}
+
+/// Like [`read_spark_checkpoint`], for batch `batch_id` (read from `offsets/<batch_id>`,
+/// whether or not Spark completed it: check with [`spark_completed_batches`]).
+pub fn read_spark_batch(
+    dir: &Path,
+    batch_id: u64,
+    topics: &[&str],
+) -> Result<SparkImport, ImportError> {
     let path = dir.join("offsets").join(batch_id.to_string());
     let text = fs::read_to_string(&path).map_err(|source| ImportError::Io {
         path: path.clone(),

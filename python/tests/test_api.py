@@ -1,0 +1,284 @@
+"""The Python API against local disk and S3 (moto): reads, commits, fencing, damage,
+compaction, verification, planning."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import tomllib
+
+import tidemark
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_version_is_the_crate_version():
+    with open(ROOT / "Cargo.toml", "rb") as f:
+        manifest = tomllib.load(f)
+    version = manifest["package"]["version"]
+    if version == {"workspace": True}:
+        version = manifest["workspace"]["package"]["version"]
+    assert tidemark.__version__ == version
+
+
+def test_commit_and_read_back(store):
+    assert store.latest("billing") is None
+    assert store.streams() == []
+    writer = store.writer("billing", "billing-app", "2.3.0", host="test-host")
+    committed = writer.commit(
+        {"orders": {0: 1042, 1: 977}, "refunds": {0: 5}},
+        batch_time_ms=1_700_000_000_000,
+        metadata={"spark.batch_id": b"7", "raw": b"\x00\xff"},
+    )
+    assert committed.id == writer.last_id
+    assert committed.id > writer.epoch  # the claim checkpoint came first
+    latest = store.latest("billing")
+    assert latest.id == committed.id
+    assert latest.stream == "billing"
+    assert latest.offsets == {"orders": {0: 1042, 1: 977}, "refunds": {0: 5}}
+    assert latest.offset("orders", 1) == 977
+    assert latest.offset("orders", 9) is None
+    assert latest.batch_time_ms == 1_700_000_000_000
+    assert latest.metadata == {"spark.batch_id": b"7", "raw": b"\x00\xff"}
+    assert latest.writer.app_name == "billing-app"
+    assert latest.writer.app_version == "2.3.0"
+    assert latest.writer.host == "test-host"
+    assert latest.writer.epoch == writer.epoch
+    assert latest.writer.tidemark_version == tidemark.__version__
+    assert store.get("billing", committed.id) == latest
+    assert store.streams() == ["billing"]
+
+
+def test_history_newest_first_with_limit(store):
+    writer = store.writer("s", "app", "1")
+    ids = [writer.commit({"t": {0: i}}).id for i in range(5)]
+    history = store.history("s")
+    assert [e.id for e in history] == sorted([*ids, writer.epoch], reverse=True)
+    assert all(e.size > 0 for e in history)
+    now_ms = time.time() * 1000
+    assert all(abs(e.committed_at_ms - now_ms) < 600_000 for e in history)
+    assert [e.id for e in store.history("s", limit=2)] == ids[-1:-3:-1]
+    assert store.history("s", since_ms=int(now_ms) + 3_600_000) == []
+
+
+def test_get_missing_raises_not_found(store):
+    store.writer("s", "app", "1").commit({"t": {0: 1}})
+    with pytest.raises(tidemark.NotFoundError) as e:
+        store.get("s", 999)
+    assert e.value.stream == "s"
+    assert e.value.id == 999
+    assert isinstance(e.value, tidemark.StoreError)
+    assert isinstance(e.value, tidemark.TidemarkError)
+
+
+def test_a_newer_writer_fences_the_older_one(store):
+    old = store.writer("s", "app", "1.0", host="old-host")
+    old.commit({"t": {0: 10}})
+    new = store.writer("s", "app", "2.0", host="new-host")
+    with pytest.raises(tidemark.FencedError) as e:
+        old.commit({"t": {0: 11}})
+    err = e.value
+    assert err.stream == "s"
+    assert err.by_epoch == new.epoch
+    assert err.by_app_version == "2.0"
+    assert err.by_host == "new-host"
+    assert "new-host" in str(err) and "fenced" in str(err)
+    # The new writer carried the old one's offsets over in its claim, and commits on.
+    assert store.latest("s").offsets == {"t": {0: 10}}
+    new.commit({"t": {0: 12}})
+    assert store.latest("s").offsets == {"t": {0: 12}}
+    # Fenced once, fenced for good.
+    with pytest.raises(tidemark.FencedError):
+        old.commit({"t": {0: 13}})
+
+
+def _damage_newest(store, url: str, stream: str, options: dict[str, str]) -> int:
+    """Overwrites the newest checkpoint object of `stream` with garbage; returns its id."""
+    newest = store.history(stream, limit=1)[0]
+    if not url.startswith("s3://"):
+        files = [p for p in Path(url).rglob("*") if p.is_file()]
+        target = [p for p in files if p.name.startswith(f"{newest.id:020}")] or [
+            p for p in files if str(newest.id) in p.name and not p.name.startswith("_")
+        ]
+        assert target, f"no file for checkpoint {newest.id} in {[p.name for p in files]}"
+        target[0].write_bytes(b"not a checkpoint")
+        return newest.id
+    import boto3
+
+    bucket, _, prefix = url[len("s3://") :].partition("/")
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=options["endpoint"],
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=prefix)["Contents"]]
+    target = [k for k in keys if k.rsplit("/", 1)[-1].startswith(f"{newest.id:020}")]
+    assert target, f"no object for checkpoint {newest.id} in {keys}"
+    s3.put_object(Bucket=bucket, Key=target[0], Body=b"not a checkpoint")
+    return newest.id
+
+
+def test_damaged_latest_falls_back_or_raises_when_strict(store, store_url):
+    url, options = store_url
+    writer = store.writer("s", "app", "1")
+    writer.commit({"t": {0: 1}})
+    good = writer.commit({"t": {0: 2}})
+    bad = writer.commit({"t": {0: 3}})
+    assert _damage_newest(store, url, "s", options) == bad.id
+
+    latest = store.latest("s")
+    assert latest.id == good.id and latest.offsets == {"t": {0: 2}}
+    checkpoint, skipped, max_id = store.latest_report("s")
+    assert checkpoint.id == good.id
+    assert [s[0] for s in skipped] == [bad.id]
+    assert max_id == bad.id
+
+    with pytest.raises(tidemark.DamagedError) as e:
+        store.get("s", bad.id)
+    assert e.value.id == bad.id
+    assert e.value.format_kind is not None
+
+    strict = tidemark.Store(url, strict=True, **options)
+    with pytest.raises(tidemark.DamagedLatestError) as e:
+        strict.latest("s")
+    assert e.value.stream == "s"
+    assert e.value.count == 1
+    assert e.value.newest_damaged == bad.id
+
+    [report] = store.verify("s")
+    assert report.has_problems
+    assert [d[0] for d in report.damaged] == [bad.id]
+
+    # A writer opened now claims past the damaged id; nothing is overwritten.
+    again = store.writer("s", "app", "2")
+    assert again.epoch > bad.id
+    assert store.latest("s").offsets == {"t": {0: 2}}
+
+
+def test_compaction_dry_run_first(store):
+    writer = store.writer("s", "app", "1")
+    for i in range(6):
+        writer.commit({"t": {0: i}})
+    before = [e.id for e in store.history("s")]
+    dry = store.compact("s", ttl=0, keep=2)  # dry run is the default
+    assert dry.dry_run
+    assert len(dry.deleted) == len(before) - 2
+    assert [e.id for e in store.history("s")] == before
+    done = store.compact("s", ttl=timedelta(0), keep=2, dry_run=False)
+    assert not done.dry_run
+    assert done.deleted == dry.deleted
+    assert [e.id for e in store.history("s")] == before[:2]
+    assert store.latest("s").offsets == {"t": {0: 5}}
+    # Young checkpoints are kept whatever `keep` says.
+    assert store.compact("s", ttl=3600, keep=1, dry_run=False).deleted == []
+
+
+def test_verify_every_stream(store):
+    store.writer("a", "app", "1").commit({"t": {0: 1}})
+    store.writer("b", "app", "1").commit({"t": {0: 2}})
+    reports = store.verify()
+    assert [r.stream for r in reports] == ["a", "b"]
+    assert all(not r.has_problems and r.valid == r.checked == 2 for r in reports)
+
+
+def test_invalid_inputs_raise_typed_errors(tmp_path):
+    with pytest.raises(tidemark.InvalidUrlError):
+        tidemark.Store("nosuchscheme://x")
+    store = tidemark.Store(str(tmp_path))
+    with pytest.raises(tidemark.InvalidStreamNameError):
+        store.writer("", "app", "1")
+    writer = store.writer("s", "app", "1")
+    with pytest.raises(tidemark.InvalidCheckpointError) as e:
+        writer.commit({"t": {0: -5}})
+    assert e.value.format_kind == "invalid_checkpoint"
+    with pytest.raises(TypeError):
+        writer.commit({"t": {"zero": 1}})
+
+
+def test_blocking_calls_release_the_gil(tmp_path):
+    """While one thread commits in a loop, another keeps running Python code."""
+    store = tidemark.Store(str(tmp_path))
+    writer = store.writer("s", "app", "1")
+    stop = threading.Event()
+    ticks = 0
+
+    def spin():
+        nonlocal ticks
+        while not stop.is_set():
+            ticks += 1
+
+    t = threading.Thread(target=spin)
+    t.start()
+    try:
+        before = ticks
+        for i in range(50):
+            writer.commit({"t": {0: i}})
+        during = ticks - before
+    finally:
+        stop.set()
+        t.join()
+    assert during > 0
+
+
+def test_plan_resume_and_lag():
+    store = tidemark.Store("memory://")
+    writer = store.writer("s", "app", "1")
+    writer.commit({"orders": {0: 1500}})
+    checkpoint = store.latest("s")
+    cluster = {"orders": {0: (1000, 2000), 1: (300, 900)}, "refunds": {0: (0, 10)}}
+    plan = tidemark.plan_resume(checkpoint, ["orders", "refunds", "gone"], cluster)
+    starts = {(s.topic, s.partition): s for s in plan.starts}
+    assert starts["orders", 0].offset == 1500 and starts["orders", 0].reason == "resumed"
+    assert starts["orders", 1].offset == 300 and starts["orders", 1].reason == "new_partition"
+    assert starts["refunds", 0].reason == "new_topic"
+    assert plan.missing_topics == ["gone"]
+    assert plan.checkpoint_id == checkpoint.id
+    assert "resumed" in str(plan)
+
+    with pytest.raises(tidemark.PlanError) as e:
+        tidemark.plan_resume(checkpoint, ["orders"], {"orders": {0: (1600, 2000)}})
+    [problem] = e.value.problems
+    assert problem["kind"] == "data_loss" and problem["log_start"] == 1600
+    accepted = tidemark.plan_resume(
+        checkpoint, ["orders"], {"orders": {0: (1600, 2000)}}, on_data_loss="earliest"
+    )
+    assert accepted.starts[0].offset == 1600 and accepted.starts[0].is_warning
+
+    lags = tidemark.lag(checkpoint, cluster)
+    assert ("orders", 0, 1500, 2000, 500) in lags
+    assert ("orders", 1, None, 900, 600) in lags
+
+
+def test_help_is_useful():
+    doc = tidemark.Store.__doc__
+    assert "s3://" in doc and "strict" in doc
+    assert "FencedError" in tidemark.Store.writer.__doc__
+    assert tidemark.Store.compact.__doc__ and tidemark.StreamWriter.commit.__doc__
+
+
+def test_spark_checkpoint_import(tmp_path):
+    folder = tmp_path / "ck"
+    (folder / "offsets").mkdir(parents=True)
+    (folder / "commits").mkdir()
+    (folder / "offsets" / "4").write_text(
+        'v1\n{"batchWatermarkMs":0,"batchTimestampMs":1700000000000,"conf":{}}\n'
+        '{"events":{"0":10,"1":20}}\n'
+    )
+    (folder / "commits" / "4").write_text('v1\n{"nextBatchWatermarkMs":0}\n')
+    batch, ts, offsets, index = tidemark.read_spark_checkpoint(folder)
+    assert (batch, ts, offsets, index) == (4, 1700000000000, {"events": {0: 10, 1: 20}}, 0)
+    with pytest.raises(tidemark.SparkImportError):
+        tidemark.read_spark_checkpoint(tmp_path / "nothing")
+
+
+def test_local_store_files_are_where_the_url_says(tmp_path):
+    store = tidemark.Store(str(tmp_path / "x"))
+    store.writer("s", "app", "1").commit({"t": {0: 1}})
+    assert any(os.scandir(tmp_path / "x"))
