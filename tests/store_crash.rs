@@ -11,7 +11,9 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use tidemark::Offsets;
-use tidemark::store::{HistoryQuery, NewCheckpoint, RetentionPolicy, Store, WriterConfig};
+use tidemark::store::{
+    HistoryQuery, ManualClock, NewCheckpoint, RetentionPolicy, Store, StoreOptions, WriterConfig,
+};
 
 const CHILD_ENV: &str = "TIDEMARK_CRASH_CHILD_DIR";
 const KILLS: usize = 120;
@@ -127,12 +129,28 @@ fn crash(target: &str, kills: usize, window_us: u64) {
         for entry in &history {
             store.get("crash", entry.id).await.unwrap();
         }
+        // Two minutes later (no leftover is younger than a minute then), a new writer removes
+        // the staging files up to its claim, and compaction the rest.
+        let later = Store::open_with(
+            target,
+            StoreOptions {
+                clock: std::sync::Arc::new(ManualClock::new(
+                    std::time::SystemTime::now() + Duration::from_secs(120),
+                )),
+                ..StoreOptions::default()
+            },
+        )
+        .unwrap();
+        later
+            .writer("crash", WriterConfig::new("cleanup", "1"))
+            .await
+            .unwrap();
         let policy = RetentionPolicy {
             temporary_grace: Duration::ZERO,
             ..RetentionPolicy::new(Duration::from_secs(86400), 1)
         };
-        store.compact("crash", &policy, false).await.unwrap();
-        assert!(store.list("crash").await.unwrap().temporary.is_empty());
+        later.compact("crash", &policy, false).await.unwrap();
+        assert!(later.list("crash").await.unwrap().temporary.is_empty());
         eprintln!(
             "{target}: {kills} kills, {} checkpoints, {total_commits} commits acknowledged between kills",
             history.len()
