@@ -26,8 +26,7 @@ use std::io::Write;
 
 use rdkafka::Message;
 use rdkafka::consumer::StreamConsumer;
-use tidemark::kafka::{commit_batch, resume};
-use tidemark::plan::ResumePolicy;
+use tidemark::kafka::commit_batch;
 use tidemark::store::{NewCheckpoint, Store, WriterConfig};
 
 #[tokio::main]
@@ -44,15 +43,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             WriterConfig::new("at-least-once-example", "1.0"),
         )
         .await?;
-    let (plan, mut tracker) = resume(
-        &consumer,
-        latest.as_ref(),
-        &[opts.topic.as_str()],
-        &ResumePolicy::default(),
-        common::TIMEOUT,
-    )?;
-    eprint!("{plan}");
-    let ends = common::ends(&plan);
+    let (mut tracker, ends) = common::resume_topic(&consumer, latest.as_ref(), &opts.topic)?;
 
     let mut sink = std::fs::OpenOptions::new()
         .create(true)

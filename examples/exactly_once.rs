@@ -24,8 +24,7 @@ use std::io::Write;
 use rdkafka::Message;
 use rdkafka::consumer::BaseConsumer;
 use tidemark::blocking::Store;
-use tidemark::kafka::{commit_batch_blocking, resume};
-use tidemark::plan::ResumePolicy;
+use tidemark::kafka::commit_batch_blocking;
 use tidemark::store::{NewCheckpoint, WriterConfig};
 
 const POSITION: &str = "sink.position";
@@ -70,15 +69,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     sink.sync_all()?;
     let mut sink = std::fs::OpenOptions::new().append(true).open(&opts.sink)?;
 
-    let (plan, mut tracker) = resume(
-        &consumer,
-        latest.as_ref(),
-        &[opts.topic.as_str()],
-        &ResumePolicy::default(),
-        common::TIMEOUT,
-    )?;
-    eprint!("{plan}");
-    let ends = common::ends(&plan);
+    let (mut tracker, ends) = common::resume_topic(&consumer, latest.as_ref(), &opts.topic)?;
     let mut position = position;
     loop {
         if opts.exit_at_end && common::at_end(&tracker.offsets(), &ends) {

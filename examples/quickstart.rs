@@ -15,7 +15,9 @@
 use std::time::Duration;
 
 use tidemark::Offsets;
-use tidemark::store::{HistoryQuery, NewCheckpoint, RetentionPolicy, Store, WriterConfig};
+use tidemark::store::{
+    HistoryQuery, NewCheckpoint, RetentionPolicy, Store, StreamWriter, WriterConfig,
+};
 
 const TOPIC: &str = "orders";
 const BATCH: i64 = 500;
@@ -40,17 +42,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "run 1 (app 1.0.0) claimed the stream with epoch {}",
         writer.epoch()
     );
-    let mut position = resume_point(&store).await?;
-    for batch in 1..=3 {
-        // Process messages [position, position + BATCH) of every partition, store results...
-        position = advance(&position);
-        let committed = writer.commit(NewCheckpoint::new(position.clone())).await?;
-        println!(
-            "  batch {batch}: committed checkpoint {} -> {}",
-            committed.id,
-            show(&position)
-        );
-    }
+    let position = process_batches(&mut writer, resume_point(&store).await?, 1..=3).await?;
     // Batch 4 is processed but the process dies before committing it.
     let lost = advance(&position);
     println!(
@@ -77,16 +69,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             WriterConfig::new("order-enricher", "2.0.0"),
         )
         .await?;
-    let mut position = resume_point(&store).await?;
-    for batch in 4..=5 {
-        position = advance(&position);
-        let committed = writer.commit(NewCheckpoint::new(position.clone())).await?;
-        println!(
-            "  batch {batch}: committed checkpoint {} -> {}",
-            committed.id,
-            show(&position)
-        );
-    }
+    process_batches(&mut writer, resume_point(&store).await?, 4..=5).await?;
 
     // --- history and retention ----------------------------------------------------------
     println!("history, newest first:");
@@ -119,6 +102,26 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         folder.join("streams").display()
     );
     Ok(())
+}
+
+/// Processes `batches` from `position` on, committing after each one; returns the position
+/// after the last.
+async fn process_batches(
+    writer: &mut StreamWriter,
+    mut position: Offsets,
+    batches: std::ops::RangeInclusive<u32>,
+) -> Result<Offsets, Box<dyn std::error::Error>> {
+    for batch in batches {
+        // Process messages [position, position + BATCH) of every partition, store results...
+        position = advance(&position);
+        let committed = writer.commit(NewCheckpoint::new(position.clone())).await?;
+        println!(
+            "  batch {batch}: committed checkpoint {} -> {}",
+            committed.id,
+            show(&position)
+        );
+    }
+    Ok(position)
 }
 
 /// Where to start: the latest checkpoint's offsets, or offset 0 of every partition.

@@ -1,10 +1,10 @@
 //! Replays the committed fuzz corpora (`fuzz/corpus/<target>/`) through the same checks as the
 //! cargo-fuzz targets, on stable Rust: every input the fuzzer kept stays a regression test.
 //!
-//! The properties themselves live in `fuzz/src/checks.rs` (see `fuzz/README.md`).
+//! The properties themselves live in the `tidemark-fuzz-checks` crate (`tests/fuzz-checks`,
+//! see `fuzz/README.md`).
 
-#[path = "../fuzz/src/checks.rs"]
-mod checks;
+use tidemark_fuzz_checks as checks;
 
 use std::fs;
 use std::panic::{self, AssertUnwindSafe};

@@ -76,22 +76,6 @@ fn valid_cases() -> Vec<(&'static str, Checkpoint)> {
     ]
 }
 
-/// A 1.1 file: the one-topic checkpoint plus an extension record (tag 7) this reader does not
-/// know. Built by hand because tidemark writes only 1.0.
-fn minor_version_file(base: &[u8]) -> Vec<u8> {
-    let content = &base[..base.len() - 4];
-    let mut out = content.to_vec();
-    out[10..12].copy_from_slice(&1u16.to_le_bytes()); // minor version 1
-    let data = b"a later minor version's optional data";
-    out.extend_from_slice(&7u32.to_le_bytes());
-    out.extend_from_slice(&(data.len() as u32).to_le_bytes());
-    out.extend_from_slice(data);
-    out[20..24].copy_from_slice(&((8 + data.len()) as u32).to_le_bytes());
-    let crc = crc32fast::hash(&out);
-    out.extend_from_slice(&crc.to_le_bytes());
-    out
-}
-
 fn with_fixed_crc(mut content: Vec<u8>) -> Vec<u8> {
     let end = content.len() - 4;
     let crc = crc32fast::hash(&content[..end]);
@@ -184,23 +168,8 @@ fn raw_body(stream: &[u8], topics: &[RawTopic], metadata: &[(Vec<u8>, Vec<u8>)])
     b.0
 }
 
-/// A whole file around `body` and `extensions`, with a correct checksum.
-fn raw_file(major: u16, minor: u16, flags: u32, body: &[u8], extensions: &[u8]) -> Vec<u8> {
-    let mut out = format::MAGIC.to_vec();
-    out.extend_from_slice(&major.to_le_bytes());
-    out.extend_from_slice(&minor.to_le_bytes());
-    out.extend_from_slice(&flags.to_le_bytes());
-    out.extend_from_slice(&(body.len() as u32).to_le_bytes());
-    out.extend_from_slice(&(extensions.len() as u32).to_le_bytes());
-    out.extend_from_slice(body);
-    out.extend_from_slice(extensions);
-    let crc = crc32fast::hash(&out);
-    out.extend_from_slice(&crc.to_le_bytes());
-    out
-}
-
 fn v1(body: &[u8]) -> Vec<u8> {
-    raw_file(1, 0, 0, body, &[])
+    common::raw_file(1, 0, 0, body, &[])
 }
 
 /// What a vector must decode to.
@@ -301,7 +270,7 @@ fn kind_and_limit_cases(base: &[u8]) -> Vec<(&'static str, Vec<u8>, Expect)> {
         ),
         (
             "v1.1-extension-tag-zero",
-            raw_file(
+            common::raw_file(
                 1,
                 1,
                 0,
@@ -409,7 +378,7 @@ fn valid_vectors_decode_to_their_checkpoint_and_json() {
 fn a_later_minor_version_with_an_unknown_extension_decodes_and_reports_it() {
     let base = read("v1-one-topic", "tdm");
     let name = "v1.1-unknown-extension";
-    let built = minor_version_file(&base);
+    let built = common::with_minor_extension(&base, b"a later minor version's optional data");
     ensure(&vectors().join(format!("{name}.tdm")), &built);
     let decoded = format::decode_with_report(&built).unwrap();
     ensure(

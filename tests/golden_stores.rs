@@ -58,20 +58,6 @@ fn bitflip(bytes: Vec<u8>) -> Vec<u8> {
     b
 }
 
-/// The same checkpoint as a 1.1 file with one extension record (tag 7) a 1.0 reader skips.
-fn minor_1_1(bytes: Vec<u8>) -> Vec<u8> {
-    let mut out = bytes[..bytes.len() - 4].to_vec();
-    out[10..12].copy_from_slice(&1u16.to_le_bytes());
-    let data = b"optional data of a later minor version";
-    out.extend_from_slice(&7u32.to_le_bytes());
-    out.extend_from_slice(&(data.len() as u32).to_le_bytes());
-    out.extend_from_slice(data);
-    out[20..24].copy_from_slice(&((8 + data.len()) as u32).to_le_bytes());
-    let crc = crc32fast::hash(&out);
-    out.extend_from_slice(&crc.to_le_bytes());
-    out
-}
-
 /// One stream of a golden store: its files (name in the stream folder, bytes) and what a
 /// reader must find.
 struct StreamCase {
@@ -300,7 +286,10 @@ fn damage_cases() -> Vec<StreamCase> {
         stream: s,
         files: vec![
             (name(1), cp(s, 1)),
-            (name(2), minor_1_1(cp(s, 2))),
+            (
+                name(2),
+                common::with_minor_extension(&cp(s, 2), b"optional data of a later minor version"),
+            ),
             ("_latest".into(), b"2\n".to_vec()),
         ],
         expect: found(Some(2), Some(2), 1, 0),

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use tidemark::Offsets;
 use tidemark::import::{ImportError, ZOOKEEPER_TIMEOUT, read_zookeeper};
+use tidemark_testkit::fixtures::unique;
 use zookeeper_client::{Acls, Client, CreateMode, Error as ZkError};
 
 /// The server's address, or `None` (after a notice) when none is configured outside CI.
@@ -27,14 +28,6 @@ fn server() -> Option<String> {
             None
         }
     }
-}
-
-fn unique(name: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("{name}-{nanos}")
 }
 
 async fn client(server: &str) -> Client {

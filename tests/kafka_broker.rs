@@ -7,14 +7,15 @@
 //! at a point in time (timestamp look-ups), and the `subscribe` path under both consumer
 //! group protocols (classic and KIP-848's `consumer`).
 
+use tidemark_testkit::fixtures::unique;
 use tidemark_testkit::kafka;
 
 use std::time::Duration;
 
 use kafka::{
-    add_partitions, broker, consumer_config, consumer_config_for, create_topic, create_topic_with,
-    delete_records, delete_topic, drain, expected, payloads, produce, produce_at, real_broker,
-    watermarks,
+    add_partitions, broker, commit_mirrored, consumer_config, consumer_config_for, create_topic,
+    create_topic_with, delete_records, drain, expected, payloads, produce, produce_at, real_broker,
+    recreate_topic, watermarks,
 };
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use tidemark::blocking::Store;
@@ -29,14 +30,6 @@ use tidemark::store::{NewCheckpoint, WriterConfig};
 use tidemark::{Checkpoint, Offsets};
 
 const TIMEOUT: Duration = Duration::from_secs(20);
-
-fn unique(name: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("{name}-{nanos}")
-}
 
 #[test]
 fn first_start_stop_and_exact_resume_with_mirrored_group_offsets() {
@@ -75,14 +68,7 @@ fn first_start_stop_and_exact_resume_with_mirrored_group_offsets() {
         });
         assert_eq!(batch.len(), 200);
         first.extend(batch);
-        let done = commit_batch_blocking(
-            &mut writer,
-            &tracker,
-            NewCheckpoint::default(),
-            Some(&consumer),
-        )
-        .unwrap();
-        assert!(done.mirror_error.is_none(), "{:?}", done.mirror_error);
+        commit_mirrored(&mut writer, &tracker, &consumer);
     }
     let uncommitted = drain(&consumer, 100, TIMEOUT, |_| {});
     assert_eq!(uncommitted.len(), 100);
@@ -407,20 +393,7 @@ fn a_checkpoint_ahead_of_a_recreated_topic_follows_the_policy() {
     create_topic(&broker, &topic, 1);
     produce(&broker.bootstrap, &topic, 0, 0, 100);
     let checkpoint = checkpoint_of(&[(&topic, 0, 100)]);
-    delete_topic(&broker, &topic);
-    // Re-creating right after the deletion can race the controller: retry for a while.
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let created = std::panic::catch_unwind(|| create_topic(&broker, &topic, 1));
-        if created.is_ok() {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "cannot re-create {topic}"
-        );
-        std::thread::sleep(Duration::from_millis(500));
-    }
+    recreate_topic(&broker, &topic, 1);
     produce(&broker.bootstrap, &topic, 0, 0, 10);
 
     let consumer: BaseConsumer = consumer_config(&broker.bootstrap, &unique("g"))

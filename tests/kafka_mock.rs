@@ -6,7 +6,7 @@ use tidemark_testkit::kafka;
 
 use std::time::Duration;
 
-use kafka::{consumer_config, drain, expected, payloads, produce};
+use kafka::{commit_mirrored, consumer_config, drain, expected, payloads, produce};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::mocking::MockCluster;
 use tidemark::blocking::Store;
@@ -55,14 +55,7 @@ fn a_restarted_consumer_resumes_exactly_after_its_last_checkpoint() {
         tracker.processed(&m.0, m.1, m.2)
     });
     assert_eq!(run1.len(), 150);
-    let done = commit_batch_blocking(
-        &mut writer,
-        &tracker,
-        NewCheckpoint::default(),
-        Some(&consumer),
-    )
-    .unwrap();
-    assert!(done.mirror_error.is_none(), "{:?}", done.mirror_error);
+    commit_mirrored(&mut writer, &tracker, &consumer);
     drop(consumer);
 
     // The group's committed offsets mirror the checkpoint (next offsets to consume).
@@ -250,14 +243,7 @@ fn a_slow_broker_delays_but_does_not_break_resume_and_commit() {
         tracker.processed(&m.0, m.1, m.2)
     });
     assert_eq!(seen.len(), 40);
-    let done = commit_batch_blocking(
-        &mut writer,
-        &tracker,
-        NewCheckpoint::default(),
-        Some(&consumer),
-    )
-    .unwrap();
-    assert!(done.mirror_error.is_none(), "{:?}", done.mirror_error);
+    commit_mirrored(&mut writer, &tracker, &consumer);
     assert!(
         started.elapsed() >= Duration::from_millis(300),
         "the delay was not applied"

@@ -2,21 +2,7 @@
 //! each gives its specific structured error, with the field and byte offset.
 
 use tidemark::format::{self, FormatError, Malformed, Violation};
-
-/// A complete file around `body` and `extensions`, with a correct checksum.
-fn file(minor: u16, flags: u32, body: &[u8], extensions: &[u8]) -> Vec<u8> {
-    let mut out = format::MAGIC.to_vec();
-    out.extend_from_slice(&1u16.to_le_bytes());
-    out.extend_from_slice(&minor.to_le_bytes());
-    out.extend_from_slice(&flags.to_le_bytes());
-    out.extend_from_slice(&(body.len() as u32).to_le_bytes());
-    out.extend_from_slice(&(extensions.len() as u32).to_le_bytes());
-    out.extend_from_slice(body);
-    out.extend_from_slice(extensions);
-    let crc = crc32fast::hash(&out);
-    out.extend_from_slice(&crc.to_le_bytes());
-    out
-}
+use tidemark_testkit::fixtures::raw_file;
 
 /// The fixed fields before the topics: stream "s", id 1, times 2 and 3, epoch 4, writer
 /// strings "a", "", "", "".
@@ -29,7 +15,7 @@ fn body(tail: &[u8]) -> Vec<u8> {
 }
 
 fn decode_body(tail: &[u8]) -> Result<tidemark::Checkpoint, FormatError> {
-    format::decode(&file(0, 0, &body(tail), &[]))
+    format::decode(&raw_file(1, 0, 0, &body(tail), &[]))
 }
 
 #[test]
@@ -148,7 +134,7 @@ fn an_empty_stream_or_topic_name_is_refused() {
     let mut b = vec![0];
     b.extend_from_slice(&PREFIX[2..]);
     b.extend_from_slice(&[0, 0]);
-    let v = violation(format::decode(&file(0, 0, &b, &[])));
+    let v = violation(format::decode(&raw_file(1, 0, 0, &b, &[])));
     assert_eq!(v, Violation::EmptyName { what: "stream" });
     let v = violation(decode_body(&[1, 0, 1, 0, 5, 0]));
     assert_eq!(v, Violation::EmptyName { what: "topic name" });
@@ -198,7 +184,7 @@ fn limits_are_enforced_on_decode() {
     b.extend(std::iter::repeat_n(b'x', 4097));
     b.extend_from_slice(&PREFIX[2..]);
     b.extend_from_slice(&[0, 0]);
-    let v = violation(format::decode(&file(0, 0, &b, &[])));
+    let v = violation(format::decode(&raw_file(1, 0, 0, &b, &[])));
     assert!(
         matches!(v, Violation::StringTooLong { len: 4097, .. }),
         "{v:?}"
@@ -236,7 +222,7 @@ fn extension_records_are_checked_and_skipped() {
         r
     };
     let ext = [record(3, b"abc"), record(9, b"")].concat();
-    let decoded = format::decode_with_report(&file(4, 0, &b, &ext)).unwrap();
+    let decoded = format::decode_with_report(&raw_file(1, 4, 0, &b, &ext)).unwrap();
     let tags: Vec<_> = decoded
         .skipped_extensions
         .iter()
@@ -246,7 +232,7 @@ fn extension_records_are_checked_and_skipped() {
     assert_eq!(decoded.version.minor, 4);
 
     let base = (format::HEADER_LEN + b.len()) as u64;
-    let err = format::decode(&file(1, 0, &b, &record(0, b"x"))).unwrap_err();
+    let err = format::decode(&raw_file(1, 1, 0, &b, &record(0, b"x"))).unwrap_err();
     assert_eq!(
         err,
         FormatError::MalformedExtensions {
@@ -255,14 +241,14 @@ fn extension_records_are_checked_and_skipped() {
         }
     );
     let ext = [record(5, b""), record(5, b"")].concat();
-    let err = format::decode(&file(1, 0, &b, &ext)).unwrap_err();
+    let err = format::decode(&raw_file(1, 1, 0, &b, &ext)).unwrap_err();
     assert!(
         matches!(err, FormatError::MalformedExtensions { what: Malformed::TagOrder { tag: 5, previous: 5 }, offset } if offset == base + 8),
         "{err:?}"
     );
     let mut cut = record(5, b"abcdef");
     cut.truncate(10);
-    let err = format::decode(&file(1, 0, &b, &cut)).unwrap_err();
+    let err = format::decode(&raw_file(1, 1, 0, &b, &cut)).unwrap_err();
     assert!(
         matches!(
             err,
@@ -278,9 +264,9 @@ fn extension_records_are_checked_and_skipped() {
 #[test]
 fn flags_required_are_refused_optional_are_ignored() {
     let b = body(&[0, 0]);
-    let err = format::decode(&file(0, 0x0000_0002, &b, &[])).unwrap_err();
+    let err = format::decode(&raw_file(1, 0, 0x0000_0002, &b, &[])).unwrap_err();
     assert_eq!(err, FormatError::UnsupportedFeatures { flags: 2 });
-    let decoded = format::decode_with_report(&file(0, 0x0001_0000, &b, &[])).unwrap();
+    let decoded = format::decode_with_report(&raw_file(1, 0, 0x0001_0000, &b, &[])).unwrap();
     assert_eq!(decoded.flags, 0x0001_0000);
 }
 
@@ -301,7 +287,7 @@ fn a_short_foreign_file_is_bad_magic_and_a_short_prefix_is_truncated() {
 
 #[test]
 fn a_header_claiming_more_than_the_maximum_size_is_too_large() {
-    let mut f = file(0, 0, &body(&[0, 0]), &[]);
+    let mut f = raw_file(1, 0, 0, &body(&[0, 0]), &[]);
     f[16..20].copy_from_slice(&u32::MAX.to_le_bytes());
     assert!(matches!(
         format::decode(&f).unwrap_err(),
@@ -314,7 +300,7 @@ fn messages_never_repeat_themselves() {
     let mut b = vec![0];
     b.extend_from_slice(&PREFIX[2..]);
     b.extend_from_slice(&[0, 0]);
-    let err = format::decode(&file(0, 0, &b, &[])).unwrap_err();
+    let err = format::decode(&raw_file(1, 0, 0, &b, &[])).unwrap_err();
     assert_eq!(
         tidemark::error_chain(&err),
         "invalid checkpoint: stream is empty"

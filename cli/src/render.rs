@@ -2,7 +2,8 @@
 //! `--json` (the schema in the README, "JSON output").
 
 use tidemark::ops::{
-    CompactReport, DiffReport, LagReport, LogReport, ResetReport, StreamsReport, VerificationReport,
+    CompactReport, DiffReport, LagReport, LagState, LogReport, ResetReport, StreamsReport,
+    VerificationReport,
 };
 use tidemark::{Checkpoint, Offsets, Writer};
 
@@ -319,7 +320,8 @@ pub(crate) fn lag(report: &LagReport, watch: bool, out: &Out) -> CmdResult {
     if out.json {
         return out.json(report);
     }
-    let rows: Vec<Vec<String>> = report
+    let number = |n: Option<i64>| n.map_or("-".into(), |n| n.to_string());
+    let mut rows: Vec<Vec<String>> = report
         .partitions
         .iter()
         .map(|p| {
@@ -327,11 +329,35 @@ pub(crate) fn lag(report: &LagReport, watch: bool, out: &Out) -> CmdResult {
                 p.topic.clone(),
                 p.partition.to_string(),
                 p.checkpointed.to_string(),
-                p.log_end.map_or("-".into(), |e| e.to_string()),
-                p.lag.map_or("(not in cluster)".into(), |l| l.to_string()),
+                number(p.log_start),
+                number(p.log_end),
+                number(p.lag),
+                match p.state {
+                    LagState::Ok => String::new(),
+                    LagState::BehindLogStart => format!(
+                        "{} records deleted before they were read",
+                        p.lost.unwrap_or(0)
+                    ),
+                    LagState::AheadOfLogEnd => {
+                        "checkpoint past the log end (topic re-created?)".into()
+                    }
+                    LagState::NotInCluster => "not in the cluster".into(),
+                    _ => format!("{:?}", p.state),
+                },
             ]
         })
         .collect();
+    rows.extend(report.new_partitions.iter().map(|p| {
+        vec![
+            p.topic.clone(),
+            p.partition.to_string(),
+            "-".into(),
+            p.log_start.to_string(),
+            p.log_end.to_string(),
+            p.lag.to_string(),
+            "new partition: a resume starts at its log start".into(),
+        ]
+    }));
     let mut text = String::new();
     if watch {
         text.push_str("\x1b[2J\x1b[H");
@@ -343,11 +369,33 @@ pub(crate) fn lag(report: &LagReport, watch: bool, out: &Out) -> CmdResult {
         output::age(output::system_time(report.created_at_ms))
     ));
     text.push_str(&table(
-        &["topic", "partition", "checkpointed", "log end", "lag"],
+        &[
+            "topic",
+            "partition",
+            "checkpointed",
+            "log start",
+            "log end",
+            "lag",
+            "note",
+        ],
         &rows,
-        &[1, 2, 3, 4],
+        &[1, 2, 3, 4, 5],
     ));
-    text.push_str(&format!("total lag: {}\n", report.total_lag));
+    text.push_str(&format!("total lag: {}", report.total_lag));
+    if !report.new_partitions.is_empty() {
+        text.push_str(&format!(
+            " (+{} in {} new partition(s))",
+            report.new_partitions_lag,
+            report.new_partitions.len()
+        ));
+    }
+    if report.total_lost > 0 {
+        text.push_str(&format!(
+            "; {} records deleted before they were read",
+            report.total_lost
+        ));
+    }
+    text.push('\n');
     out.print(&text)
 }
 

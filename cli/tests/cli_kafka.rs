@@ -1,7 +1,9 @@
-//! The `tidemark` command's Kafka-backed resets against a real broker (Apache Kafka 4, started
+//! The `tidemark` command's Kafka-backed commands against a real broker (Apache Kafka 4, started
 //! by scripts/test.sh; `TIDEMARK_TEST_KAFKA` is required): `reset --to-datetime` and
 //! `--by-duration` resolved by the broker's timestamp look-ups over records produced at known
-//! times, and `reset --to-earliest` after records were deleted (DeleteRecords).
+//! times, `reset --to-earliest` after records were deleted (DeleteRecords), and `lag` on the
+//! resume cases: records deleted below the checkpoint, partitions added since, a checkpoint
+//! past the log end of a re-created topic.
 
 use tidemark_testkit::kafka;
 
@@ -124,4 +126,93 @@ fn reset_to_earliest_after_deleted_records_starts_at_the_log_start() {
     assert_eq!(latest(&store, &topic), (Some(25), Some(0)));
     reset(&dir, &broker, &["--to-latest"]);
     assert_eq!(latest(&store, &topic), (Some(100), Some(100)));
+}
+
+/// `tidemark lag` (table and `--json`) on the stream `s` of `dir`.
+fn lag(dir: &tempfile::TempDir, broker: &kafka::Broker) -> (String, serde_json::Value) {
+    let run = |json: bool| {
+        let mut cmd = Command::new(BIN);
+        if json {
+            cmd.arg("--json");
+        }
+        ok(&cmd
+            .args(["lag", dir.path().to_str().unwrap(), "s"])
+            .args(["--bootstrap-servers", &broker.bootstrap])
+            .env_remove("TIDEMARK_LOG")
+            .output()
+            .unwrap())
+    };
+    let text = run(false);
+    (text, serde_json::from_str(&run(true)).unwrap())
+}
+
+#[test]
+fn lag_reports_deleted_records_and_partitions_added_since() {
+    let broker = kafka::real_broker();
+    let (topic, dir, _store) = setup(&broker, "cli-lag");
+    for p in 0..2 {
+        kafka::produce(&broker.bootstrap, &topic, p, 0, 100);
+    }
+    // Partition 0 loses records 0..95 (the checkpoint is at 90); a third partition is added.
+    assert_eq!(kafka::delete_records(&broker, &topic, 0, 95), 95);
+    kafka::add_partitions(&broker, &topic, 3);
+    kafka::produce(&broker.bootstrap, &topic, 2, 0, 7);
+
+    let (text, j) = lag(&dir, &broker);
+    let p0 = &j["partitions"][0];
+    assert_eq!(
+        (&p0["state"], &p0["lost"], &p0["lag"], &p0["log_start"]),
+        (
+            &serde_json::json!("behind_log_start"),
+            &serde_json::json!(5),
+            &serde_json::json!(5),
+            &serde_json::json!(95)
+        ),
+        "{j}"
+    );
+    let p1 = &j["partitions"][1];
+    assert_eq!(
+        (&p1["state"], &p1["lag"]),
+        (&serde_json::json!("ok"), &serde_json::json!(10))
+    );
+    assert_eq!(j["new_partitions"][0]["partition"], 2, "{j}");
+    assert_eq!(j["new_partitions"][0]["lag"], 7, "{j}");
+    assert_eq!(
+        (&j["total_lag"], &j["new_partitions_lag"], &j["total_lost"]),
+        (
+            &serde_json::json!(15),
+            &serde_json::json!(7),
+            &serde_json::json!(5)
+        )
+    );
+    assert!(
+        text.contains("5 records deleted before they were read"),
+        "{text}"
+    );
+    assert!(
+        text.contains("new partition: a resume starts at its log start"),
+        "{text}"
+    );
+    assert!(
+        text.contains("total lag: 15 (+7 in 1 new partition(s))"),
+        "{text}"
+    );
+}
+
+#[test]
+fn lag_reports_a_checkpoint_past_the_log_end_of_a_recreated_topic() {
+    let broker = kafka::real_broker();
+    let (topic, dir, _store) = setup(&broker, "cli-lag-ahead");
+    kafka::recreate_topic(&broker, &topic, 2);
+    kafka::produce(&broker.bootstrap, &topic, 0, 0, 10);
+
+    let (text, j) = lag(&dir, &broker);
+    let p0 = &j["partitions"][0];
+    assert_eq!(p0["state"], "ahead_of_log_end", "{j}");
+    assert_eq!(
+        (&p0["log_end"], &p0["lag"]),
+        (&serde_json::json!(10), &serde_json::json!(0))
+    );
+    assert_eq!(j["partitions"][1]["state"], "ahead_of_log_end", "{j}");
+    assert!(text.contains("checkpoint past the log end"), "{text}");
 }

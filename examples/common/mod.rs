@@ -108,6 +108,29 @@ pub fn at_end(next: &tidemark::Offsets, ends: &tidemark::Offsets) -> bool {
         .all(|(t, p, end)| next.get(t, p).unwrap_or(0) >= end)
 }
 
+/// Plans where `topic` resumes from `latest` (the default policy), assigns the partitions,
+/// prints the plan on stderr, and returns the offset tracker with the log end every planned
+/// partition had at the start (see [`at_end`]).
+pub fn resume_topic<K, C>(
+    consumer: &K,
+    latest: Option<&tidemark::Checkpoint>,
+    topic: &str,
+) -> Result<(tidemark::plan::OffsetTracker, tidemark::Offsets), Box<dyn std::error::Error>>
+where
+    K: rdkafka::consumer::Consumer<C>,
+    C: rdkafka::consumer::ConsumerContext,
+{
+    let (plan, tracker) = tidemark::kafka::resume(
+        consumer,
+        latest,
+        &[topic],
+        &tidemark::plan::ResumePolicy::default(),
+        TIMEOUT,
+    )?;
+    eprint!("{plan}");
+    Ok((tracker, ends(&plan)))
+}
+
 /// The log end of every planned partition, from the plan's watermarks.
 pub fn ends(plan: &tidemark::plan::ResumePlan) -> tidemark::Offsets {
     plan.starts

@@ -14,6 +14,7 @@
 # HDFS_PORT (default 0: a free one) fixes the NameNode's port; HDFS_HEAP (default 512m) sets -Xmx.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
+. "$HERE/../lib.sh"
 RUN="${1:?usage: start.sh <run-folder>}"
 mkdir -p "$RUN"
 RUN="$(cd "$RUN" && pwd)"
@@ -25,13 +26,7 @@ java "-Xmx${HDFS_HEAP:-512m}" -Djava.awt.headless=true -cp "$LIB/*" \
 PID=$!
 echo "$PID" >"$RUN/hdfs.pid"
 
-fail() {
-  tail -n 40 "$RUN/hdfs.log" >&2
-  echo "hdfs: $1 (log: $RUN/hdfs.log)" >&2
-  kill "$PID" 2>/dev/null || true
-  wait "$PID" 2>/dev/null || true
-  exit 1
-}
+fail() { start_failed hdfs "$RUN/hdfs.log" "$PID" "$1"; }
 for _ in $(seq 1 1800); do
   if ! kill -0 "$PID" 2>/dev/null; then fail "the cluster exited during startup"; fi
   URL=$(sed -n 's/^READY \(hdfs:.*\)$/\1/p' "$RUN/hdfs.log")

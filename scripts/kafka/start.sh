@@ -19,6 +19,7 @@
 # stall KRaft's startup) sets -Xmx.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
+. "$HERE/../lib.sh"
 RUN="${1:?usage: start.sh <run-folder>}"
 mkdir -p "$RUN"
 RUN="$(cd "$RUN" && pwd)"
@@ -101,13 +102,7 @@ fi
 PID=$!
 echo "$PID" >"$RUN/kafka.pid"
 
-fail() {
-  tail -n 40 "$RUN/kafka.log" >&2
-  echo "kafka: $1 (log: $RUN/kafka.log)" >&2
-  kill "$PID" 2>/dev/null || true
-  wait "$PID" 2>/dev/null || true
-  exit 1
-}
+fail() { start_failed kafka "$RUN/kafka.log" "$PID" "$1"; }
 # Ready when the broker logged its start and the PLAINTEXT port accepts connections.
 for _ in $(seq 1 1200); do
   if ! kill -0 "$PID" 2>/dev/null; then fail "the broker exited during startup"; fi

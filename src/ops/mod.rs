@@ -43,7 +43,8 @@ mod inspect;
 mod reset;
 
 pub use compare::{
-    DiffReport, LagReport, PartitionDiff, PartitionLag, Progress, diff, lag, progress,
+    DiffReport, LagReport, LagState, NewPartitionLag, PartitionDiff, PartitionLag, Progress, diff,
+    lag, progress,
 };
 pub use inspect::{
     CompactReport, DamagedEntry, LogCheckpoint, LogEntry, LogReport, StreamSummary,

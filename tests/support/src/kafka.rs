@@ -337,3 +337,37 @@ pub fn create_topic(broker: &Broker, topic: &str, partitions: i32) {
         r.unwrap_or_else(|(t, e)| panic!("create topic {t}: {e}"));
     }
 }
+
+/// Deletes `topic` and creates it again, empty, with `partitions` partitions (what a checkpoint
+/// ahead of the log end comes from). Re-creating right after the deletion can race the
+/// controller: it is retried for up to 30 s.
+pub fn recreate_topic(broker: &Broker, topic: &str, partitions: i32) {
+    delete_topic(broker, topic);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let created = std::panic::catch_unwind(|| create_topic(broker, topic, partitions));
+        if created.is_ok() {
+            return;
+        }
+        assert!(Instant::now() < deadline, "cannot re-create {topic}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// Commits what `tracker` saw as one checkpoint of `writer` and mirrors it to `consumer`'s
+/// group (`kafka::commit_batch_blocking`), asserting that the mirror worked.
+pub fn commit_mirrored<C: ConsumerContext>(
+    writer: &mut tidemark::blocking::StreamWriter,
+    tracker: &tidemark::plan::OffsetTracker,
+    consumer: &BaseConsumer<C>,
+) -> tidemark::kafka::BatchCommit {
+    let done = tidemark::kafka::commit_batch_blocking(
+        writer,
+        tracker,
+        tidemark::store::NewCheckpoint::default(),
+        Some(consumer),
+    )
+    .expect("commit");
+    assert!(done.mirror_error.is_none(), "{:?}", done.mirror_error);
+    done
+}

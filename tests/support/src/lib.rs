@@ -1,8 +1,9 @@
 //! What tidemark's tests, benches and command-line tests share (not published): checkpoint
 //! fixtures, a fresh store location on every backend the test bed offers, the S3 test server's
-//! settings, and Kafka helpers. The servers themselves are started by `scripts/test.sh`
+//! settings, Kafka helpers, and the benches' measuring helpers. The servers themselves are started by `scripts/test.sh`
 //! (`scripts/README.md`); under `CI=true` a missing server is an error, never a silent skip.
 
+pub mod bench;
 pub mod fixtures;
 pub mod kafka;
 pub mod s3;

@@ -1,6 +1,6 @@
 //! The properties the fuzz targets check, written once and shared by the targets
 //! (`fuzz/fuzz_targets/*.rs`) and by the corpus replay test of the main crate
-//! (`tests/fuzz_corpus.rs`, which includes this file with `#[path]`).
+//! (`tests/fuzz_corpus.rs`): a crate of its own, so that both depend on it.
 //!
 //! - [`check_decode`] (target `decode`): whatever the bytes, decoding never panics; a file that
 //!   decodes re-encodes, its body is byte-identical to the re-encoded body, and a v1.0 file with
@@ -10,8 +10,8 @@
 //!   here independently, and what it writes has the length the spec predicts, decodes to an equal
 //!   checkpoint and re-encodes to the same bytes.
 //!
-//! This file only uses `arbitrary`, `crc32fast` and `tidemark`, which are dependencies of both
-//! the fuzz package and (as dev-dependencies) of the main crate.
+//! It only uses `arbitrary`, `crc32fast` and `tidemark`'s codec (no default features), so the
+//! fuzz package builds without object stores or Kafka.
 
 use std::collections::BTreeMap;
 
