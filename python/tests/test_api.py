@@ -392,6 +392,10 @@ def test_help_is_useful():
     assert "s3://" in doc and "strict" in doc
     assert "FencedError" in tidemark.Store.writer.__doc__
     assert tidemark.Store.compact.__doc__ and tidemark.StreamWriter.commit.__doc__
+    for mode in ("to_offset", "shift_by", "to_earliest", "to_datetime", "by_duration"):
+        assert mode in tidemark.plan_reset.__doc__
+    assert "NoCheckpointError" in tidemark.plan_reset.__doc__
+    assert "fences" in tidemark.ResetPlan.execute.__doc__
 
 
 def test_spark_checkpoint_import(tmp_path):
