@@ -11,6 +11,13 @@ call that waits on storage or Kafka releases the GIL.
     writer.commit({"orders": {0: 1042, 1: 977}})                 # next offsets to consume
     store.latest("billing").offsets                              # {'orders': {0: 1042, 1: 977}}
 
+The command line's operations, with the same reports as objects: `plan_reset` and `rewind`
+(a `ResetPlan` to read, then `execute()`), `lag` and `kafka_lag`, `diff`, `progress`.
+
+    plan = tidemark.plan_reset(store, "billing", shift_by=-500, topics=["orders"])
+    print(plan)                                                  # before/after per partition
+    plan.execute()                                               # writes one new checkpoint
+
 Spark Structured Streaming: see `tidemark.spark` (a query listener that checkpoints every
 micro-batch, and `starting_offsets` for restarting a changed query from a new checkpoint
 folder).
