@@ -3,7 +3,8 @@
 # runs ruff and pytest (the API against local disk and S3/moto, the Kafka glue, the Spark
 # listener, and the PySpark crash/upgrade test against a real Kafka 4 broker). Installs
 # everything idempotently under $TIDEMARK_CACHE (default ~/.cache/tidemark), starts moto and
-# Kafka on 127.0.0.1, and stops them again.
+# Kafka on 127.0.0.1 (or uses the broker TIDEMARK_TEST_KAFKA names, as under scripts/test.sh),
+# and stops what it started.
 #
 #   scripts/python-test.sh            # everything, with the long crash/upgrade test
 #   scripts/python-test.sh ci         # everything, with the CI-sized crash/upgrade test
@@ -120,13 +121,19 @@ if [ "$WHAT" != api ]; then
   done
   export TIDEMARK_TEST_SPARK_JARS
 
-  # The test bed's single-node KRaft broker (Apache Kafka from Maven Central).
-  log "starting Kafka (scripts/kafka/start.sh)"
-  scripts/kafka/start.sh "$RUN_DIR/kafka" >/dev/null
-  PIDS+=("$(cat "$RUN_DIR/kafka/kafka.pid")")
-  # shellcheck disable=SC1091
-  . "$RUN_DIR/kafka/env"
-  echo "kafka at $TIDEMARK_TEST_KAFKA"
+  if [ -n "${TIDEMARK_TEST_KAFKA:-}" ]; then
+    # scripts/test.sh started the test bed's broker already: use it (it must answer).
+    log "using the Kafka broker at $TIDEMARK_TEST_KAFKA"
+    wait_port "${TIDEMARK_TEST_KAFKA##*:}" "the Kafka broker of TIDEMARK_TEST_KAFKA" /dev/null
+  else
+    # The test bed's single-node KRaft broker (Apache Kafka from Maven Central).
+    log "starting Kafka (scripts/kafka/start.sh)"
+    scripts/kafka/start.sh "$RUN_DIR/kafka" >/dev/null
+    PIDS+=("$(cat "$RUN_DIR/kafka/kafka.pid")")
+    # shellcheck disable=SC1091
+    . "$RUN_DIR/kafka/env"
+    echo "kafka at $TIDEMARK_TEST_KAFKA"
+  fi
 fi
 
 # --- tests ------------------------------------------------------------------------------------
