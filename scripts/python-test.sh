@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # The Python package's checks and tests: builds the wheel with maturin, installs it into a venv,
-# runs ruff and pytest (the API against local disk and S3/moto, and the PySpark crash/upgrade
-# test against a real Kafka 4 broker). Installs everything idempotently under $TIDEMARK_CACHE
-# (default ~/.cache/tidemark), starts moto and Kafka on 127.0.0.1, and stops them again.
+# runs ruff and pytest (the API against local disk and S3/moto, the Kafka glue, the Spark
+# listener, and the PySpark crash/upgrade test against a real Kafka 4 broker). Installs
+# everything idempotently under $TIDEMARK_CACHE (default ~/.cache/tidemark), starts moto and
+# Kafka on 127.0.0.1 (or uses the broker TIDEMARK_TEST_KAFKA names, as under scripts/test.sh),
+# and stops what it started.
 #
-#   scripts/python-test.sh            # everything
+#   scripts/python-test.sh            # everything, with the long crash/upgrade test
+#   scripts/python-test.sh ci         # everything, with the CI-sized crash/upgrade test
+#                                     # (3 kills, 1 upgrade; a few minutes): what scripts/test.sh runs
 #   scripts/python-test.sh api        # ruff + the API tests (moto only, no Kafka, no Spark)
 #   scripts/python-test.sh bench      # the benchmarks in python/benches (Kafka + Spark)
 #
@@ -14,6 +18,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 WHAT="${1:-all}"
+case "$WHAT" in
+  all | ci | api | bench) ;;
+  *)
+    echo "usage: $0 [all|ci|api|bench]" >&2
+    exit 2
+    ;;
+esac
 CACHE="${TIDEMARK_CACHE:-$HOME/.cache/tidemark}"
 PYCACHE="$CACHE/python"
 VENV="$CACHE/python-venv"
@@ -99,17 +110,30 @@ if [ "$WHAT" != api ]; then
   SPARK_JARS="$PYCACHE/spark-kafka-$PYSPARK_VERSION"
   fetch_jars python/maven/spark-kafka "$SPARK_JARS"
   # Spark's own jars come with the pyspark wheel: pass only the connector and what it adds.
-  TIDEMARK_TEST_SPARK_JARS=$(ls "$SPARK_JARS"/spark-sql-kafka-*.jar "$SPARK_JARS"/spark-token-provider-kafka-*.jar \
-    "$SPARK_JARS"/kafka-clients-*.jar "$SPARK_JARS"/commons-pool2-*.jar | paste -sd, -)
+  TIDEMARK_TEST_SPARK_JARS=""
+  for jar in spark-sql-kafka spark-token-provider-kafka kafka-clients commons-pool2; do
+    found=$(ls "$SPARK_JARS/$jar"-[0-9]*.jar 2>/dev/null | head -n 1 || true)
+    if [ -z "$found" ]; then
+      echo "the Spark Kafka connector's $jar jar is missing from $SPARK_JARS" >&2
+      exit 1
+    fi
+    TIDEMARK_TEST_SPARK_JARS="$TIDEMARK_TEST_SPARK_JARS${TIDEMARK_TEST_SPARK_JARS:+,}$found"
+  done
   export TIDEMARK_TEST_SPARK_JARS
 
-  # The test bed's single-node KRaft broker (Apache Kafka from Maven Central).
-  log "starting Kafka (scripts/kafka/start.sh)"
-  scripts/kafka/start.sh "$RUN_DIR/kafka" >/dev/null
-  PIDS+=("$(cat "$RUN_DIR/kafka/kafka.pid")")
-  # shellcheck disable=SC1091
-  . "$RUN_DIR/kafka/env"
-  echo "kafka at $TIDEMARK_TEST_KAFKA"
+  if [ -n "${TIDEMARK_TEST_KAFKA:-}" ]; then
+    # scripts/test.sh started the test bed's broker already: use it (it must answer).
+    log "using the Kafka broker at $TIDEMARK_TEST_KAFKA"
+    wait_port "${TIDEMARK_TEST_KAFKA##*:}" "the Kafka broker of TIDEMARK_TEST_KAFKA" /dev/null
+  else
+    # The test bed's single-node KRaft broker (Apache Kafka from Maven Central).
+    log "starting Kafka (scripts/kafka/start.sh)"
+    scripts/kafka/start.sh "$RUN_DIR/kafka" >/dev/null
+    PIDS+=("$(cat "$RUN_DIR/kafka/kafka.pid")")
+    # shellcheck disable=SC1091
+    . "$RUN_DIR/kafka/env"
+    echo "kafka at $TIDEMARK_TEST_KAFKA"
+  fi
 fi
 
 # --- tests ------------------------------------------------------------------------------------
@@ -124,12 +148,12 @@ case "$WHAT" in
     "$PY" python/benches/commit_bench.py
     "$PY" python/benches/listener_bench.py
     ;;
-  all)
-    log "pytest (API, Spark listener, crash/upgrade test)"
-    "$PY" -m pytest -q -s python/tests
+  ci)
+    log "pytest (API, Kafka glue, Spark listener, crash/upgrade test: CI variant)"
+    TIDEMARK_SPARK_LONG=0 "$PY" -m pytest -q -s python/tests
     ;;
-  *)
-    echo "usage: $0 [all|api|bench]" >&2
-    exit 2
+  all)
+    log "pytest (API, Kafka glue, Spark listener, crash/upgrade test: long variant)"
+    TIDEMARK_SPARK_LONG=1 "$PY" -m pytest -q -s python/tests
     ;;
 esac

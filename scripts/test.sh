@@ -159,7 +159,7 @@ cargo test --workspace --all-features --doc
 
 log "the Python package: wheel (maturin), ruff, API tests on local disk and S3"
 # (its own moto; the PySpark crash/upgrade test runs with `scripts/python-test.sh all`)
-scripts/python-test.sh api
+scripts/python-test.sh ci
 
 log "fuzz corpus replay, and the fuzz targets still build"
 # (the replay itself is tests/fuzz_corpus.rs, run above)

@@ -1,7 +1,7 @@
 //! The native half of the `tidemark` Python package: thin PyO3 bindings over the Rust library
-//! (`tidemark::blocking`, `tidemark::plan`, `tidemark::kafka`, `tidemark::import`). Nothing of
-//! the format or the store is implemented here; every call goes through the Rust core, and
-//! every call that can block releases the GIL.
+//! (`tidemark::blocking`, `tidemark::plan`, `tidemark::ops`, `tidemark::kafka`,
+//! `tidemark::import`). Nothing of the format or the store is implemented here; every call goes
+//! through the Rust core, and every call that can block releases the GIL.
 
 // The closures handed to `Python::detach` return the library's `StoreError` as it is; it is
 // converted to a Python exception right after.
@@ -28,6 +28,8 @@ use tidemark::store::{
     Damage, HistoryQuery, NewCheckpoint, RetentionPolicy, StoreError, StoreOptions, WriterConfig,
 };
 use tidemark::{Checkpoint, Offsets};
+
+mod operations;
 
 create_exception!(
     _tidemark,
@@ -1090,27 +1092,6 @@ fn plan_resume(
     .map_err(|e| plan_err(py, e))
 }
 
-/// Lag of a checkpoint against the cluster's log ends: a list of
-/// `(topic, partition, checkpointed or None, log_end, lag)` for every partition of the
-/// cluster dict `{topic: {partition: (log_start, log_end)}}`. A partition without a
-/// checkpointed offset lags by everything still in its log (`log_end - log_start`).
-#[pyfunction]
-fn lag(
-    checkpoint: Option<&Bound<'_, PyCheckpoint>>,
-    cluster: ClusterArg,
-) -> Vec<(String, i32, Option<i64>, i64, i64)> {
-    let checkpoint = checkpoint.map(|c| &c.get().inner);
-    let mut out = Vec::new();
-    for (topic, partitions) in cluster {
-        for (partition, (low, high)) in partitions {
-            let at = checkpoint.and_then(|c| c.offsets.get(&topic, partition));
-            let lag = (high - at.unwrap_or(low)).max(0);
-            out.push((topic.clone(), partition, at, high, lag));
-        }
-    }
-    out
-}
-
 // ---- Kafka ------------------------------------------------------------------------------------
 
 /// The partitions of `topics` on the Kafka cluster at `bootstrap` and their watermarks,
@@ -1266,7 +1247,6 @@ fn _tidemark(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PartitionStart>()?;
     m.add_class::<GroupMirror>()?;
     m.add_function(wrap_pyfunction!(plan_resume, m)?)?;
-    m.add_function(wrap_pyfunction!(lag, m)?)?;
     m.add_function(wrap_pyfunction!(kafka_partitions, m)?)?;
     m.add_function(wrap_pyfunction!(read_spark_checkpoint, m)?)?;
     m.add_function(wrap_pyfunction!(read_spark_batch, m)?)?;
@@ -1296,5 +1276,6 @@ fn _tidemark(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("PlanError", py.get_type::<PlanError>())?;
     m.add("KafkaError", py.get_type::<KafkaError>())?;
     m.add("SparkImportError", py.get_type::<SparkImportError>())?;
+    operations::register(m)?;
     Ok(())
 }

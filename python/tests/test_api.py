@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -251,9 +251,140 @@ def test_plan_resume_and_lag():
     )
     assert accepted.starts[0].offset == 1600 and accepted.starts[0].is_warning
 
-    lags = tidemark.lag(checkpoint, cluster)
-    assert ("orders", 0, 1500, 2000, 500) in lags
-    assert ("orders", 1, None, 900, 600) in lags
+
+def test_lag_progress_and_diff_are_the_librarys():
+    store = tidemark.Store("memory://")
+    writer = store.writer("s", "app", "1")
+    older = store.get("s", writer.commit({"orders": {0: 1000, 1: 400}}).id)
+    time.sleep(0.01)
+    newer = store.get("s", writer.commit({"orders": {0: 1500, 1: 300}, "new": {0: 9}}).id)
+
+    report = tidemark.lag(newer, {"orders": {0: (1000, 2000), 1: (0, 300)}})
+    assert (report.stream, report.checkpoint, report.created_at_ms) == (
+        "s",
+        newer.id,
+        newer.created_at_ms,
+    )
+    rows = [(p.topic, p.partition, p.checkpointed, p.log_end, p.lag) for p in report.partitions]
+    # Every partition of the checkpoint; one the cluster lacks has no log end and no lag.
+    assert rows == [
+        ("new", 0, 9, None, None),
+        ("orders", 0, 1500, 2000, 500),
+        ("orders", 1, 300, 300, 0),
+    ]
+    assert report.total_lag == 500
+
+    p = tidemark.progress(older, newer)
+    assert p.messages == 500  # moved back and new partitions count 0
+    assert p.seconds > 0 and p.messages_per_second == pytest.approx(500 / p.seconds)
+
+    d = tidemark.diff(older, newer)
+    assert (d.a, d.b, d.total_delta) == (older.id, newer.id, 400)
+    assert [(x.topic, x.partition, x.a, x.b, x.delta) for x in d.partitions] == [
+        ("new", 0, None, 9, None),
+        ("orders", 0, 1000, 1500, 500),
+        ("orders", 1, 400, 300, -100),
+    ]
+
+
+def test_reset_is_planned_then_executed(store):
+    app = store.writer("s", "billing-app", "2.3.0")
+    first = app.commit({"orders": {0: 100, 1: 50}, "refunds": {0: 7}}).id
+    app.commit(
+        {"orders": {0: 300, 1: 90}, "refunds": {0: 12}},
+        batch_time_ms=1_700_000_000_000,
+        metadata={"spark.batch_id": b"41"},
+    )
+    base = store.latest("s")
+
+    plan = tidemark.plan_reset(store, "s", shift_by=-30, topics={"orders": [0]})
+    assert (plan.operation, plan.stream, plan.base_id) == ("reset", "s", base.id)
+    assert rows(plan.changes) == [("orders", 0, 300, 270, -30)]
+    assert plan.offsets == {"orders": {0: 270, 1: 90}, "refunds": {0: 12}}
+    assert "orders" in str(plan) and "-30" in str(plan)
+    dry = plan.dry_run()
+    assert dry.dry_run and dry.checkpoint_id is None and dry.changes == plan.changes
+    assert store.latest("s") == base  # planning writes nothing
+
+    report = plan.execute()
+    assert not report.dry_run and report.base_id == base.id
+    reset = store.latest("s")
+    assert report.checkpoint_id == reset.id
+    assert reset.offsets == plan.offsets
+    assert reset.batch_time_ms == base.batch_time_ms and reset.metadata == base.metadata
+    assert reset.writer.app_name == "tidemark reset"
+    # The reset's writer fenced the application's.
+    with pytest.raises(tidemark.FencedError):
+        app.commit({"orders": {0: 301, 1: 90}, "refunds": {0: 12}})
+
+    # Shifting never goes below 0; whole topics; every partition by default.
+    plan = tidemark.plan_reset(store, "s", shift_by=-1000, topics=["refunds"])
+    assert rows(plan.changes) == [("refunds", 0, 12, 0, -12)]
+    plan = tidemark.plan_reset(store, "s", to_offset=5)
+    assert [(c.topic, c.partition, c.after) for c in plan.changes] == [
+        ("orders", 0, 5),
+        ("orders", 1, 5),
+        ("refunds", 0, 5),
+    ]
+    # Given offsets, a partition new to the stream included.
+    plan = tidemark.plan_reset(store, "s", to_offsets={"orders": {1: 40, 2: 3}})
+    assert rows(plan.changes) == [("orders", 1, 90, 40, -50), ("orders", 2, None, 3, None)]
+
+    # Back to an earlier checkpoint: some partitions, or all of them (rewind).
+    plan = tidemark.plan_reset(store, "s", to_checkpoint=first, topics={"orders": None})
+    assert plan.offsets == {"orders": {0: 100, 1: 50}, "refunds": {0: 12}}
+    rewound = tidemark.rewind(store, "s", first).execute()
+    assert store.get("s", rewound.checkpoint_id).offsets == store.get("s", first).offsets
+
+    # The cluster's log bounds, given as kafka_partitions returns them.
+    cluster = {"orders": {0: (20, 500), 1: (10, 95)}, "refunds": {0: (0, 12)}}
+    plan = tidemark.plan_reset(store, "s", to_earliest=True, cluster=cluster)
+    assert plan.offsets == {"orders": {0: 20, 1: 10}, "refunds": {0: 0}}
+    plan = tidemark.plan_reset(store, "s", to_latest=True, topics=["orders"], cluster=cluster)
+    assert plan.offsets == {"orders": {0: 500, 1: 95}, "refunds": {0: 7}}
+
+
+def rows(changes):
+    return [(c.topic, c.partition, c.before, c.after, c.change) for c in changes]
+
+
+def test_reset_refusals_write_nothing(store):
+    with pytest.raises(tidemark.NoCheckpointError) as e:
+        tidemark.plan_reset(store, "s", to_offset=0)
+    assert e.value.stream == "s"
+    store.writer("s", "app", "1").commit({"orders": {0: 10}})
+    before = store.latest("s")
+
+    with pytest.raises(tidemark.InvalidOffsetError) as e:
+        tidemark.plan_reset(store, "s", to_offset=-1)
+    assert (e.value.topic, e.value.partition, e.value.offset) == ("orders", 0, -1)
+    with pytest.raises(tidemark.NothingSelectedError):
+        tidemark.plan_reset(store, "s", to_offset=0, topics=["not-in-the-stream"])
+    with pytest.raises(tidemark.NotInClusterError) as e:
+        tidemark.plan_reset(store, "s", to_latest=True, cluster={"orders": {1: (0, 5)}})
+    assert (e.value.topic, e.value.partition) == ("orders", 0)
+    with pytest.raises(tidemark.NotFoundError):
+        tidemark.plan_reset(store, "s", to_checkpoint=999)
+    with pytest.raises(tidemark.NotFoundError):
+        tidemark.rewind(store, "s", 999)
+    assert issubclass(tidemark.NoCheckpointError, tidemark.OperationError)
+    assert issubclass(tidemark.OperationError, tidemark.TidemarkError)
+
+    with pytest.raises(ValueError, match="exactly one"):
+        tidemark.plan_reset(store, "s")
+    with pytest.raises(ValueError, match="exactly one"):
+        tidemark.plan_reset(store, "s", to_offset=1, shift_by=1)
+    with pytest.raises(ValueError, match="bootstrap"):
+        tidemark.plan_reset(store, "s", to_earliest=True)
+    with pytest.raises(ValueError, match="bootstrap"):
+        tidemark.plan_reset(store, "s", by_duration=60)
+    with pytest.raises(ValueError, match="timezone"):
+        tidemark.plan_reset(store, "s", to_datetime=datetime(2026, 1, 1), bootstrap="x:1")
+    with pytest.raises(TypeError):
+        tidemark.plan_reset(store, "s", to_offset=0, topics="orders")
+    with pytest.raises(ValueError):
+        tidemark.plan_reset(store, "s", to_offset=0, topics={"orders": []})
+    assert store.latest("s") == before
 
 
 def test_help_is_useful():
@@ -261,6 +392,10 @@ def test_help_is_useful():
     assert "s3://" in doc and "strict" in doc
     assert "FencedError" in tidemark.Store.writer.__doc__
     assert tidemark.Store.compact.__doc__ and tidemark.StreamWriter.commit.__doc__
+    for mode in ("to_offset", "shift_by", "to_earliest", "to_datetime", "by_duration"):
+        assert mode in tidemark.plan_reset.__doc__
+    assert "NoCheckpointError" in tidemark.plan_reset.__doc__
+    assert "fences" in tidemark.ResetPlan.execute.__doc__
 
 
 def test_spark_checkpoint_import(tmp_path):

@@ -1,8 +1,12 @@
 """The real thing: PySpark (from PyPI) reading a real Kafka 4 broker with Spark's Kafka
 connector (from Maven Central), the driver SIGKILLed mid-stream several times, the query's code
-changed twice (new checkpoint folder, started from tidemark's starting_offsets), partitions
-added while it is stopped. Every message must land in the sink exactly once, and tidemark's
-stream history must show every batch Spark completed.
+changed (new checkpoint folder, started from tidemark's starting_offsets), partitions added
+while it is stopped. Every message must land in the sink exactly once, and tidemark's stream
+history must show every batch Spark completed.
+
+Two sizes of the same scenario: the CI variant (the default; 3 kills, 1 upgrade with 2
+partitions added, 4 driver runs, a few minutes) and the long one (TIDEMARK_SPARK_LONG=1; 4
+kills, 2 upgrades, partitions added twice, 5 driver runs, longer runs between kills).
 
 Needs TIDEMARK_TEST_KAFKA and TIDEMARK_TEST_SPARK_JARS (set by scripts/python-test.sh)."""
 
@@ -29,6 +33,24 @@ from tidemark.spark import META_BATCH_ID, META_QUERY_ID, starting_offsets
 
 JOB = Path(__file__).with_name("spark_job.py")
 RUN_TIMEOUT = 420.0
+LONG = os.environ.get("TIDEMARK_SPARK_LONG") == "1"
+
+# The driver runs, in order: (query variant, checkpoint folder, the previous query's folder when
+# upgrading (a new folder started from tidemark), the topic's partitions during the run).
+# Partitions are added between runs, while no driver runs. Every run but the last is SIGKILLed.
+CI_RUNS = [
+    ("v1", "ck1", None, 3),
+    ("v1", "ck1", None, 3),  # restart on the same folder
+    ("v2", "ck2", "ck1", 5),  # upgrade: new code, new folder; 2 partitions added
+    ("v2", "ck2", None, 5),  # to the end
+]
+LONG_RUNS = [
+    ("v1", "ck1", None, 3),
+    ("v1", "ck1", None, 3),  # restart on the same folder
+    ("v2", "ck2", "ck1", 5),  # upgrade: new code, new folder; 2 partitions added
+    ("v2", "ck2", None, 5),
+    ("v1", "ck3", "ck2", 6),  # upgrade again; 1 partition added; to the end
+]
 
 
 class BackgroundProducer:
@@ -172,8 +194,12 @@ def spark_batches(checkpoint: Path) -> tuple[str, set[int]]:
 
 
 def test_kill_upgrade_add_partitions_exactly_once(tmp_path):
+    started = time.monotonic()
     bootstrap = require_env("TIDEMARK_TEST_KAFKA")
     jars = require_env("TIDEMARK_TEST_SPARK_JARS")
+    absent = [j for j in jars.split(",") if not Path(j).is_file()]
+    assert not absent, f"connector jars missing: {absent}"
+    runs = LONG_RUNS if LONG else CI_RUNS
     rng = random.Random(20261201)
     topic = f"events-{uuid.uuid4().hex[:8]}"
     admin = AdminClient({"bootstrap.servers": bootstrap})
@@ -200,18 +226,11 @@ def test_kill_upgrade_add_partitions_exactly_once(tmp_path):
     producer = BackgroundProducer(bootstrap, topic, 3)
     producer.produce(3000)
 
-    ck = {name: tmp_path / name for name in ("ck1", "ck2", "ck3")}
-    # (variant, checkpoint folder, previous folder when upgrading (start from tidemark),
-    #  partitions to have before the run)
-    runs = [
-        ("v1", ck["ck1"], None, 3),
-        ("v1", ck["ck1"], None, 3),  # restart on the same folder
-        ("v2", ck["ck2"], ck["ck1"], 5),  # upgrade: new code, new folder; 2 partitions added
-        ("v2", ck["ck2"], None, 5),
-        ("v1", ck["ck3"], ck["ck2"], 6),  # upgrade again; 1 partition added; to the end
-    ]
+    ck = {name: tmp_path / name for _, name, _, _ in runs}
     kills = 0
-    for run, (variant, checkpoint, previous, partitions) in enumerate(runs):
+    for run, (variant, ck_name, previous_name, partitions) in enumerate(runs):
+        checkpoint = ck[ck_name]
+        previous = ck[previous_name] if previous_name is not None else None
         if partitions != producer.partitions:
             add_partitions(admin, topic, partitions)
             time.sleep(2)  # let the producer's metadata see them
@@ -226,11 +245,15 @@ def test_kill_upgrade_add_partitions_exactly_once(tmp_path):
             )
             assert sorted(int(p) for p in offsets[topic]) == list(range(partitions))
             assert any(v == -2 for v in offsets[topic].values()), offsets  # new partitions
+        # A backlog for the run's first batch; then messages keep arriving while it runs (not
+        # while the driver starts: the final run would have minutes of backlog to catch up).
+        producer.produce(300)
         job = Job(tmp_path, run, variant, checkpoint, previous, common)
-        producer.start(per_second=150)
         last = run == len(runs) - 1
         try:
-            job.wait_batches(3 + rng.randrange(4))
+            job.wait_batches(1)
+            producer.start(per_second=150)
+            job.wait_batches(1 + (3 + rng.randrange(4) if LONG else 2 + rng.randrange(2)))
             if not last:
                 time.sleep(rng.uniform(0.0, 1.5))  # anywhere in a batch
                 job.kill()
@@ -282,15 +305,18 @@ def test_kill_upgrade_add_partitions_exactly_once(tmp_path):
     unrecorded = sorted(spark_done - recorded)
     [report] = store.verify(stream)
 
+    upgrades = sum(1 for r in runs if r[2] is not None)
+    growth = "->".join(str(n) for n in dict.fromkeys(r[3] for r in runs))
     print(
-        f"\nspark crash/upgrade test: kills={kills} runs={len(runs)} upgrades=2 "
-        f"partitions=3->5->6 batches={len(spark_done)} messages={len(produced)} "
+        f"\nspark crash/upgrade test ({'long' if LONG else 'CI'} variant): kills={kills} "
+        f"runs={len(runs)} upgrades={upgrades} partitions={growth} "
+        f"batches={len(spark_done)} messages={len(produced)} "
         f"missing={len(missing)} duplicated={duplicated} unexpected={len(unexpected)} "
         f"wrong_value={len(wrong)} redelivered={redelivered} by_variant={by_variant} "
         f"tidemark_checkpoints={report.valid} unrecorded_batches={len(unrecorded)} "
-        f"producer_failures={producer.failed}"
+        f"producer_failures={producer.failed} wall_s={time.monotonic() - started:.0f}"
     )
-    assert kills >= 4
+    assert kills == len(runs) - 1 >= 3 and upgrades >= 1
     assert missing == [] and unexpected == [] and wrong == [] and duplicated == 0
     assert by_variant["v1"] > 0 and by_variant["v2"] > 0
     assert unrecorded == [], unrecorded

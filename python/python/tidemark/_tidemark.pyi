@@ -1,7 +1,7 @@
 """Type stubs of the native module (the Rust core's bindings)."""
 
 from collections.abc import Mapping, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from os import PathLike
 from typing import Literal
 
@@ -78,6 +78,29 @@ class KafkaError(TidemarkError):
     operation: str | None
 
 class SparkImportError(TidemarkError): ...
+
+class OperationError(TidemarkError):
+    """An operation (reset, rewind, lag) was refused before anything was written."""
+
+class NoCheckpointError(OperationError):
+    stream: str
+    store: str
+
+class NothingSelectedError(OperationError):
+    operation: str
+
+class NotInClusterError(OperationError):
+    topic: str
+    partition: int
+
+class MissingInputError(OperationError):
+    mode: str
+    needs: str
+
+class InvalidOffsetError(OperationError):
+    topic: str
+    partition: int
+    offset: int
 
 class WriterInfo:
     epoch: int
@@ -226,9 +249,6 @@ def plan_resume(
     on_ahead_of_log: Literal["fail", "earliest", "latest"] = "fail",
     keep_dropped: bool = False,
 ) -> ResumePlan: ...
-def lag(
-    checkpoint: Checkpoint | None, cluster: Cluster
-) -> list[tuple[str, int, int | None, int, int]]: ...
 def kafka_partitions(
     bootstrap: str, topics: Sequence[str], timeout: float = 10.0
 ) -> dict[str, dict[int, tuple[int, int]]]: ...
@@ -246,3 +266,96 @@ def read_spark_batch(
     path: str | PathLike[str], batch_id: int, topics: Sequence[str] = ...
 ) -> tuple[int, int, Offsets, int]: ...
 def spark_completed_batches(path: str | PathLike[str]) -> list[int]: ...
+
+class PartitionLag:
+    topic: str
+    partition: int
+    checkpointed: int
+    log_end: int | None
+    lag: int | None
+
+class LagReport:
+    """How far a checkpoint is behind the log ends (`tidemark lag`'s report)."""
+
+    stream: str
+    checkpoint: int
+    created_at_ms: int
+    partitions: list[PartitionLag]
+    total_lag: int
+
+def lag(checkpoint: Checkpoint, cluster: Cluster) -> LagReport: ...
+def kafka_lag(store: Store, stream: str, bootstrap: str, timeout: float = 10.0) -> LagReport: ...
+
+class Progress:
+    messages: int
+    seconds: float
+    messages_per_second: float
+
+def progress(older: Checkpoint, newer: Checkpoint) -> Progress: ...
+
+class PartitionDiff:
+    topic: str
+    partition: int
+    a: int | None
+    b: int | None
+    delta: int | None
+
+class DiffReport:
+    a: int
+    b: int
+    partitions: list[PartitionDiff]
+    total_delta: int
+
+def diff(a: Checkpoint, b: Checkpoint) -> DiffReport: ...
+
+class OffsetChange:
+    """One partition of a reset: its offset before (None: new to the stream) and after."""
+
+    topic: str
+    partition: int
+    before: int | None
+    after: int
+    change: int | None
+
+class ResetReport:
+    operation: str
+    stream: str
+    base_id: int | None
+    dry_run: bool
+    changes: list[OffsetChange]
+    checkpoint_id: int | None
+
+class ResetPlan:
+    """A planned reset, validated, not written yet; `execute()` writes it."""
+
+    @property
+    def operation(self) -> str: ...
+    @property
+    def stream(self) -> str: ...
+    @property
+    def base_id(self) -> int | None: ...
+    @property
+    def changes(self) -> list[OffsetChange]: ...
+    @property
+    def offsets(self) -> Offsets: ...
+    def dry_run(self) -> ResetReport: ...
+    def execute(self) -> ResetReport: ...
+
+def plan_reset(
+    store: Store,
+    stream: str,
+    *,
+    to_offset: int | None = None,
+    shift_by: int | None = None,
+    to_earliest: bool = False,
+    to_latest: bool = False,
+    to_datetime: datetime | int | None = None,
+    by_duration: float | timedelta | None = None,
+    to_checkpoint: int | None = None,
+    to_offsets: Mapping[str, Mapping[int, int]] | None = None,
+    topics: Sequence[str] | Mapping[str, Sequence[int] | None] | None = None,
+    cluster: Cluster | None = None,
+    bootstrap: str | None = None,
+    timeout: float = 10.0,
+) -> ResetPlan: ...
+def rewind(store: Store, stream: str, id: int) -> ResetPlan: ...
