@@ -140,22 +140,61 @@ struct PartitionLag {
     partition: i32,
     /// The checkpointed next offset.
     checkpointed: i64,
+    /// The partition's log start (low watermark), or None when the cluster lacks the partition.
+    log_start: Option<i64>,
     /// The partition's log end (high watermark), or None when the cluster lacks the partition.
     log_end: Option<i64>,
-    /// `log_end - checkpointed`, at least 0, or None when the cluster lacks the partition.
+    /// Records a resume would read: `log_end - max(checkpointed, log_start)`, at least 0, or
+    /// None when the cluster lacks the partition.
     lag: Option<i64>,
+    /// Records deleted below the log start before they were read (`log_start -
+    /// checkpointed`), or None.
+    lost: Option<i64>,
+    /// `"ok"`, `"behind_log_start"`, `"ahead_of_log_end"` or `"not_in_cluster"`.
+    state: String,
 }
 
 #[pymethods]
 impl PartitionLag {
     fn __repr__(&self) -> String {
         format!(
-            "PartitionLag(topic={:?}, partition={}, checkpointed={}, log_end={}, lag={})",
+            "PartitionLag(topic={:?}, partition={}, checkpointed={}, log_start={}, log_end={}, \
+             lag={}, lost={}, state={:?})",
             self.topic,
             self.partition,
             self.checkpointed,
+            py_opt(self.log_start),
             py_opt(self.log_end),
-            py_opt(self.lag)
+            py_opt(self.lag),
+            py_opt(self.lost),
+            self.state
+        )
+    }
+}
+
+/// A partition of a checkpointed topic that the checkpoint does not name (added since): a
+/// resume starts it at its log start.
+#[pyclass(frozen, get_all, module = "tidemark")]
+#[derive(Clone)]
+struct NewPartitionLag {
+    /// The topic.
+    topic: String,
+    /// The partition.
+    partition: i32,
+    /// Its log start.
+    log_start: i64,
+    /// Its log end.
+    log_end: i64,
+    /// Records a resume would read from the log start.
+    lag: i64,
+}
+
+#[pymethods]
+impl NewPartitionLag {
+    fn __repr__(&self) -> String {
+        format!(
+            "NewPartitionLag(topic={:?}, partition={}, log_start={}, log_end={}, lag={})",
+            self.topic, self.partition, self.log_start, self.log_end, self.lag
         )
     }
 }
@@ -173,17 +212,27 @@ struct LagReport {
     partitions: Vec<PartitionLag>,
     /// The sum of the lags (partitions the cluster lacks count 0).
     total_lag: i64,
+    /// Partitions of the checkpoint's topics that the cluster has and the checkpoint does not.
+    new_partitions: Vec<NewPartitionLag>,
+    /// The sum of the lags of `new_partitions`.
+    new_partitions_lag: i64,
+    /// Records deleted before they were read, over every partition.
+    total_lost: i64,
 }
 
 #[pymethods]
 impl LagReport {
     fn __repr__(&self) -> String {
         format!(
-            "LagReport(stream={:?}, checkpoint={}, partitions={}, total_lag={})",
+            "LagReport(stream={:?}, checkpoint={}, partitions={}, total_lag={}, \
+             new_partitions={}, new_partitions_lag={}, total_lost={})",
             self.stream,
             self.checkpoint,
             self.partitions.len(),
-            self.total_lag
+            self.total_lag,
+            self.new_partitions.len(),
+            self.new_partitions_lag,
+            self.total_lost
         )
     }
 }
@@ -201,6 +250,27 @@ fn lag_report(r: ops::LagReport) -> LagReport {
                 topic: p.topic,
                 partition: p.partition,
                 checkpointed: p.checkpointed,
+                log_start: p.log_start,
+                log_end: p.log_end,
+                lag: p.lag,
+                lost: p.lost,
+                state: match p.state {
+                    ops::LagState::Ok => "ok",
+                    ops::LagState::BehindLogStart => "behind_log_start",
+                    ops::LagState::AheadOfLogEnd => "ahead_of_log_end",
+                    ops::LagState::NotInCluster => "not_in_cluster",
+                    _ => "unknown",
+                }
+                .to_owned(),
+            })
+            .collect(),
+        new_partitions: r
+            .new_partitions
+            .into_iter()
+            .map(|p| NewPartitionLag {
+                topic: p.topic,
+                partition: p.partition,
+                log_start: p.log_start,
                 log_end: p.log_end,
                 lag: p.lag,
             })
@@ -209,6 +279,8 @@ fn lag_report(r: ops::LagReport) -> LagReport {
         checkpoint: r.checkpoint,
         created_at_ms: r.created_at_ms,
         total_lag: r.total_lag,
+        new_partitions_lag: r.new_partitions_lag,
+        total_lost: r.total_lost,
     }
 }
 
@@ -778,6 +850,7 @@ fn rewind(
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     m.add_class::<PartitionLag>()?;
+    m.add_class::<NewPartitionLag>()?;
     m.add_class::<LagReport>()?;
     m.add_class::<Progress>()?;
     m.add_class::<PartitionDiff>()?;

@@ -259,7 +259,7 @@ def test_lag_progress_and_diff_are_the_librarys():
     time.sleep(0.01)
     newer = store.get("s", writer.commit({"orders": {0: 1500, 1: 300}, "new": {0: 9}}).id)
 
-    report = tidemark.lag(newer, {"orders": {0: (1000, 2000), 1: (0, 300)}})
+    report = tidemark.lag(newer, {"orders": {0: (1000, 2000), 1: (0, 300), 2: (5, 8)}})
     assert (report.stream, report.checkpoint, report.created_at_ms) == (
         "s",
         newer.id,
@@ -273,6 +273,24 @@ def test_lag_progress_and_diff_are_the_librarys():
         ("orders", 1, 300, 300, 0),
     ]
     assert report.total_lag == 500
+    assert [p.state for p in report.partitions] == ["not_in_cluster", "ok", "ok"]
+    # A partition added since: a resume reads it from its log start.
+    [added] = report.new_partitions
+    assert (added.topic, added.partition, added.log_start, added.log_end, added.lag) == (
+        "orders",
+        2,
+        5,
+        8,
+        3,
+    )
+    assert (report.new_partitions_lag, report.total_lost) == (3, 0)
+    # Records deleted below the checkpoint are reported as lost, and not counted as lag.
+    behind = tidemark.lag(older, {"orders": {0: (1200, 2000), 1: (0, 400)}})
+    p0 = behind.partitions[0]
+    assert (p0.state, p0.lost, p0.lag, p0.log_start) == ("behind_log_start", 200, 800, 1200)
+    assert behind.total_lost == 200
+    ahead = tidemark.lag(older, {"orders": {0: (0, 10), 1: (0, 400)}})
+    assert (ahead.partitions[0].state, ahead.partitions[0].lag) == ("ahead_of_log_end", 0)
 
     p = tidemark.progress(older, newer)
     assert p.messages == 500  # moved back and new partitions count 0

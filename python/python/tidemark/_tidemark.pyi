@@ -268,11 +268,27 @@ def read_spark_batch(
 def spark_completed_batches(path: str | PathLike[str]) -> list[int]: ...
 
 class PartitionLag:
+    """One partition of a `LagReport`: `lag` is what a resume would read; `lost` the records
+    deleted below the log start before they were read; `state` one of "ok",
+    "behind_log_start", "ahead_of_log_end", "not_in_cluster"."""
+
     topic: str
     partition: int
     checkpointed: int
+    log_start: int | None
     log_end: int | None
     lag: int | None
+    lost: int | None
+    state: str
+
+class NewPartitionLag:
+    """A partition added to a checkpointed topic since: a resume starts it at its log start."""
+
+    topic: str
+    partition: int
+    log_start: int
+    log_end: int
+    lag: int
 
 class LagReport:
     """How far a checkpoint is behind the log ends (`tidemark lag`'s report)."""
@@ -282,6 +298,9 @@ class LagReport:
     created_at_ms: int
     partitions: list[PartitionLag]
     total_lag: int
+    new_partitions: list[NewPartitionLag]
+    new_partitions_lag: int
+    total_lost: int
 
 def lag(checkpoint: Checkpoint, cluster: Cluster) -> LagReport: ...
 def kafka_lag(store: Store, stream: str, bootstrap: str, timeout: float = 10.0) -> LagReport: ...
