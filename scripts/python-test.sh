@@ -43,24 +43,9 @@ if [ ! -f "$VENV/.tidemark-reqs" ] || [ "$(cat "$VENV/.tidemark-reqs")" != "$REQ
 fi
 PY="$VENV/bin/python"
 
-# --- jars from Maven Central -----------------------------------------------------------------
+# --- jars from Maven Central (resolve_jars: scripts/lib.sh) ----------------------------------
 # settings.xml blocks the extra repository Spark's poms name, so that only Maven Central is used.
-fetch_jars() { # pom folder, output folder; resolves again when the pom changes
-  local sum
-  sum=$(sha256sum "$1/pom.xml" | cut -d' ' -f1)
-  if [ "$(cat "$2/.resolved" 2>/dev/null)" != "$sum" ]; then
-    log "resolving $(basename "$1") jars into $2"
-    rm -rf "$2"
-    mkdir -p "$2"
-    if ! (cd "$1" && mvn -B -s ../settings.xml -Dmaven.repo.local="$CACHE/m2" \
-      dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$2") >"$2.mvn.log" 2>&1; then
-      tail -n 40 "$2.mvn.log" >&2
-      echo "resolving the jars failed (log: $2.mvn.log)" >&2
-      exit 1
-    fi
-    echo "$sum" >"$2/.resolved"
-  fi
-}
+. scripts/lib.sh
 
 # --- build and install the wheel ------------------------------------------------------------
 log "building the wheel (maturin, release, abi3)"
@@ -108,7 +93,7 @@ export TIDEMARK_TEST_S3_BUCKET=tidemark-test
 
 if [ "$WHAT" != api ]; then
   SPARK_JARS="$PYCACHE/spark-kafka-$PYSPARK_VERSION"
-  fetch_jars python/maven/spark-kafka "$SPARK_JARS"
+  resolve_jars python/maven/spark-kafka "$SPARK_JARS" "Spark's Kafka connector" "$PWD/python/maven/settings.xml"
   # Spark's own jars come with the pyspark wheel: pass only the connector and what it adds.
   TIDEMARK_TEST_SPARK_JARS=""
   for jar in spark-sql-kafka spark-token-provider-kafka kafka-clients commons-pool2; do

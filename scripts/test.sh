@@ -157,8 +157,9 @@ cargo build --all-features --examples
 cargo test --workspace --all-features --lib --bins --tests --examples
 cargo test --workspace --all-features --doc
 
-log "the Python package: wheel (maturin), ruff, API tests on local disk and S3"
-# (its own moto; the PySpark crash/upgrade test runs with `scripts/python-test.sh all`)
+log "the Python package: wheel (maturin), ruff, API tests (local disk, S3, the broker), PySpark"
+# (its own moto; the CI-sized PySpark crash/upgrade test: the long one runs with
+# `scripts/python-test.sh all`)
 scripts/python-test.sh ci
 
 log "fuzz corpus replay, and the fuzz targets still build"
