@@ -12,6 +12,7 @@
 pub(crate) mod faults;
 pub(crate) mod local;
 pub(crate) mod object;
+pub(crate) mod traced;
 
 use std::time::SystemTime;
 
