@@ -22,13 +22,18 @@ fn ms(t: SystemTime) -> u64 {
 }
 
 /// The name among `names` closest to `wanted` (by edit distance, ignoring case), if one is
-/// close enough to be a likely typo: at most 2 edits, or a third of the name's length.
+/// close enough to be a likely typo: at most 2 edits (or a third of the name's length), or
+/// one name a prefix of the other (3 characters at least).
 pub fn closest<'a>(wanted: &str, names: &'a [String]) -> Option<&'a str> {
     let wanted_l = wanted.to_lowercase();
     names
         .iter()
         .map(|n| (edit_distance(&wanted_l, &n.to_lowercase()), n))
-        .filter(|(d, n)| *d <= 2.max(wanted.chars().count().max(n.chars().count()) / 3))
+        .filter(|(d, n)| {
+            let n = n.to_lowercase();
+            *d <= 2.max(wanted.chars().count().max(n.chars().count()) / 3)
+                || (wanted_l.len() >= 3 && (n.starts_with(&wanted_l) || wanted_l.starts_with(&n)))
+        })
         .min_by_key(|(d, _)| *d)
         .map(|(_, n)| n.as_str())
 }
@@ -436,6 +441,8 @@ mod tests {
         assert_eq!(closest("Billing", &names), Some("billing"));
         assert_eq!(closest("orders-v1", &names), Some("orders-v2"));
         assert_eq!(closest("zzz", &names), None);
+        assert_eq!(closest("bill", &names), Some("billing"));
+        assert_eq!(closest("payments-eu-west", &names), Some("payments"));
         assert_eq!(edit_distance("kitten", "sitting"), 3);
     }
 }

@@ -174,7 +174,8 @@ impl Store {
     }
 
     /// Deletes a stream's checkpoints, hint and temporary files, everything tidemark wrote for
-    /// it; returns the number of checkpoints deleted. Foreign objects are left in place.
+    /// it; returns the number of checkpoints deleted. Foreign objects are left in place (and
+    /// with them, on local disk, the stream's folder).
     pub async fn delete_stream(&self, stream: &str) -> Result<usize> {
         let paths = self.paths(stream)?;
         let listing = self.list(stream).await?;
@@ -192,6 +193,8 @@ impl Store {
                 .map(|(name, _, _)| paths.dir().clone().join(name.as_str())),
         );
         self.inner.backend.delete(doomed).await?;
+        // On local disk, an empty folder would still list as a stream.
+        self.inner.backend.remove_empty_folder(paths.dir()).await?;
         Ok(count)
     }
 }

@@ -100,6 +100,12 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
     /// Deletes every path; one already gone counts as deleted.
     async fn delete(&self, paths: Vec<Path>) -> Result<()>;
 
+    /// Removes the folder `dir` if it is empty (local disk; object stores have no folders). A
+    /// folder that is not empty, or gone, is left as it is.
+    async fn remove_empty_folder(&self, _dir: &Path) -> Result<()> {
+        Ok(())
+    }
+
     /// Overwrites the `_latest` hint at `path` with `contents`. Not required to be durable:
     /// the hint is an optimisation that readers check.
     async fn write_hint(&self, path: &Path, contents: Bytes) -> Result<()>;

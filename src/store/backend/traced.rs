@@ -100,6 +100,15 @@ impl Backend for TracedBackend {
         result
     }
 
+    async fn remove_empty_folder(&self, dir: &Path) -> Result<()> {
+        let started = Instant::now();
+        let result = self.inner.remove_empty_folder(dir).await;
+        done("remove empty folder", dir, started, &result, |_| {
+            "done".into()
+        });
+        result
+    }
+
     async fn write_hint(&self, path: &Path, contents: Bytes) -> Result<()> {
         let started = Instant::now();
         let result = self.inner.write_hint(path, contents).await;
