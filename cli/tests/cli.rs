@@ -1007,7 +1007,15 @@ fn json_output_matches_the_readme_schema() {
         ("reset", readme_shape(&section, "`reset` and `import`")),
         ("lag", readme_shape(&section, "`lag`")),
         ("export", readme_shape(&section, "`export --format json`")),
+        ("describe", readme_shape(&section, "`describe`")),
+        ("delete-stream", readme_shape(&section, "`delete-stream`")),
+        ("copy", readme_shape(&section, "`copy`")),
+        (
+            "quarantine",
+            readme_shape(&section, "`compact --quarantine`"),
+        ),
     ];
+    let copy_to = tempfile::tempdir().unwrap();
     // The README calls compact's output "the compaction report": these are its keys.
     let compact = parse_shape(
         "{dry_run, newest_valid, kept, deleted, bytes_freed, temporary_deleted, skipped, foreign}",
@@ -1041,6 +1049,10 @@ fn json_output_matches_the_readme_schema() {
             "export" => run(&["export", u, "billing", "--format", "json"]),
             // Needs a broker: checked in kafka_backed_subcommands_lag_reset_and_import_group.
             "lag" => continue,
+            "describe" => run(&["describe", u]),
+            "delete-stream" => run(&["delete-stream", u, "billing"]),
+            "copy" => run(&["copy", u, "billing", copy_to.path().to_str().unwrap()]),
+            "quarantine" => run(&["compact", u, "other", "--quarantine"]),
             other => unreachable!("{other}"),
         };
         if shape_is_array(shape) {
