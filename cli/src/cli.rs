@@ -235,6 +235,9 @@ pub(crate) enum Command {
         /// A writer looks alive when the stream was written less than this long ago.
         #[arg(long, default_value = "5m")]
         alive_window: String,
+        /// Kafka bootstrap servers: also show each stream's lag behind the log ends.
+        #[arg(long)]
+        bootstrap_servers: Option<String>,
     },
     /// Delete a stream: its checkpoints, hint and temporary files (foreign objects stay). Dry
     /// run unless --execute; refused while its writer looks alive (written within 5 minutes)

@@ -221,9 +221,30 @@ pub(crate) async fn run(command: Command, out: &Out) -> CmdResult {
             store,
             stream,
             alive_window,
+            bootstrap_servers,
         } => {
             let window = output::parse_duration(&alive_window)?;
-            crate::operator::describe(&open(&store)?, stream.as_deref(), window, out).await
+            let consumer = match bootstrap_servers.as_deref() {
+                Some(b) => Some(kafka_consumer(Some(b), "describe --bootstrap-servers")?),
+                None => None,
+            };
+            let store = open(&store)?;
+            let mut report =
+                crate::operator::describe(&store, stream.as_deref(), window, out).await?;
+            if let Some(consumer) = &consumer {
+                for s in &mut report.streams {
+                    let Ok(latest) = ops::latest(&store, &s.stream).await else {
+                        continue; // no valid checkpoint: nothing to measure
+                    };
+                    let c = latest.checkpoint;
+                    let topics: Vec<&str> = c.offsets.topics().map(|(t, _)| t.as_str()).collect();
+                    let cluster = tokio::task::block_in_place(|| {
+                        tidemark::kafka::cluster_state(consumer, &topics, KAFKA_TIMEOUT)
+                    })?;
+                    s.lag = Some(ops::lag(&c, &cluster));
+                }
+            }
+            render::describe(&report, out)
         }
         Command::DeleteStream {
             target,

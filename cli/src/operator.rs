@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 use tidemark::ops;
 use tidemark::store::{RetentionPolicy, Store};
 
-use crate::cli::{CmdResult, fail};
+use crate::cli::{CmdResult, Failure, fail};
 use crate::output::{self, Out};
 use crate::render;
 
@@ -30,13 +30,13 @@ pub(crate) async fn compact(
     render::compact(&report, out)
 }
 
-/// `tidemark describe`.
+/// `tidemark describe`: the report, read with a progress bar.
 pub(crate) async fn describe(
     store: &Store,
     stream: Option<&str>,
     alive_window: Duration,
     out: &Out,
-) -> CmdResult {
+) -> Result<ops::DescribeReport, Failure> {
     let bar = output::progress(out, 0, "reading");
     let report = ops::describe(
         store,
@@ -51,7 +51,7 @@ pub(crate) async fn describe(
     )
     .await?;
     bar.finish_and_clear();
-    render::describe(&report, out)
+    Ok(report)
 }
 
 /// `tidemark copy`.

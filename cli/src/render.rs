@@ -460,6 +460,22 @@ pub(crate) fn describe(report: &DescribeReport, out: &Out) -> CmdResult {
                 s.topics.join(", ")
             ),
         );
+        if let Some(lag) = &s.lag {
+            let missing = lag.partitions.iter().filter(|p| p.lag.is_none()).count();
+            field(
+                &mut text,
+                "lag:",
+                format!(
+                    "{} message(s) behind the log ends{}",
+                    output::count(lag.total_lag.max(0) as u64),
+                    if missing > 0 {
+                        format!(", {missing} partition(s) not in the cluster")
+                    } else {
+                        String::new()
+                    }
+                ),
+            );
+        }
         let mut health = Vec::new();
         if !s.damaged.is_empty() {
             health.push(format!("{} damaged", s.damaged.len()));

@@ -1576,3 +1576,42 @@ fn the_manual_page_covers_every_subcommand() {
     }
     assert!(page.contains("TIDEMARK_STORE"));
 }
+
+#[test]
+fn describe_shows_lag_when_a_broker_is_given() {
+    let broker = kafka::broker();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let topic = format!("cli-describe-{nanos}");
+    kafka::create_topic(&broker, &topic, 2);
+    for p in 0..2 {
+        kafka::produce(&broker.bootstrap, &topic, p, 0, 100);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let url = dir.path().to_str().unwrap();
+    let mut w = Store::open(url)
+        .unwrap()
+        .writer("s", WriterConfig::new("app", "1"))
+        .unwrap();
+    w.commit(NewCheckpoint::new(
+        [(topic.as_str(), 0, 40), (topic.as_str(), 1, 70)]
+            .into_iter()
+            .collect(),
+    ))
+    .unwrap();
+    drop(w);
+    let b = broker.bootstrap.as_str();
+    let run = |args: &[&str]| Command::new(BIN).args(args).output().unwrap();
+    let text = ok(&run(&["describe", url, "s", "--bootstrap-servers", b]));
+    assert!(
+        text.contains("lag:        90 message(s) behind the log ends"),
+        "{text}"
+    );
+    let j = json(&run(&["--json", "describe", url, "--bootstrap-servers", b]));
+    assert_eq!(j["streams"][0]["lag"]["total_lag"], 90);
+    // Without a broker there is no lag field.
+    let j = json(&run(&["--json", "describe", url]));
+    assert!(j["streams"][0].get("lag").is_none(), "{j}");
+}

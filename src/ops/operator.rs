@@ -169,6 +169,10 @@ pub struct StreamDescription {
     pub foreign: Vec<String>,
     /// Whether nothing is wrong (no damaged object, gap or foreign object).
     pub healthy: bool,
+    /// The newest valid checkpoint's lag behind the log ends, when a front asked the cluster
+    /// ([`lag`](super::lag)); `None` from [`describe`] itself.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lag: Option<super::LagReport>,
 }
 
 /// What `tidemark describe` shows.
@@ -227,6 +231,7 @@ pub async fn describe(
             gaps: verified.gaps,
             temporary: verified.temporary,
             foreign: verified.foreign,
+            lag: None,
             stream: name,
         });
     }
