@@ -102,7 +102,9 @@ pub(crate) fn man(out: &Out) -> CmdResult {
         if let Some(about) = sub.get_long_about().or(sub.get_about()) {
             text.push_str(&format!("{}\n", roff(&about.to_string())));
         }
-        for arg in sub.get_arguments().filter(|a| !a.is_hide_set()) {
+        // The global flags are in the main OPTIONS section already.
+        let own = |a: &&clap::Arg| !a.is_hide_set() && !a.is_global_set() && a.get_id() != "help";
+        for arg in sub.get_arguments().filter(own) {
             let name = match (arg.get_short(), arg.get_long()) {
                 (_, Some(long)) => format!("--{long}"),
                 (Some(short), None) => format!("-{short}"),
