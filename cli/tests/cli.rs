@@ -581,21 +581,21 @@ fn every_subcommand_has_help_with_an_example_and_completions_work() {
     assert!(e.contains("unrecognized subcommand"), "{e}");
 }
 
-#[test]
-fn kafka_backed_subcommands_lag_reset_and_import_group() {
+/// A topic of 2 partitions with 100 messages each, and a local store whose stream `s` has
+/// checkpointed offsets 40 and 70 in it (lag 90): the broker, the topic, the store's folder.
+fn topic_and_checkpoint(prefix: &str) -> (kafka::Broker, String, tempfile::TempDir) {
     let broker = kafka::broker();
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_nanos();
-    let topic = format!("cli-{nanos}");
+    let topic = format!("{prefix}-{nanos}");
     kafka::create_topic(&broker, &topic, 2);
     for p in 0..2 {
         kafka::produce(&broker.bootstrap, &topic, p, 0, 100);
     }
     let dir = tempfile::tempdir().unwrap();
-    let url = dir.path().to_str().unwrap();
-    let store = Store::open(url).unwrap();
+    let store = Store::open(dir.path().to_str().unwrap()).unwrap();
     let mut w = store.writer("s", WriterConfig::new("app", "1")).unwrap();
     w.commit(NewCheckpoint::new(
         [(topic.as_str(), 0, 40), (topic.as_str(), 1, 70)]
@@ -603,7 +603,18 @@ fn kafka_backed_subcommands_lag_reset_and_import_group() {
             .collect(),
     ))
     .unwrap();
-    drop(w);
+    (broker, topic, dir)
+}
+
+#[test]
+fn kafka_backed_subcommands_lag_reset_and_import_group() {
+    let (broker, topic, dir) = topic_and_checkpoint("cli");
+    let url = dir.path().to_str().unwrap();
+    let store = Store::open(url).unwrap();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
     let b = broker.bootstrap.as_str();
     let run = |args: &[&str]| Command::new(BIN).args(args).output().unwrap();
 
@@ -1582,29 +1593,8 @@ fn the_manual_page_covers_every_subcommand() {
 
 #[test]
 fn describe_shows_lag_when_a_broker_is_given() {
-    let broker = kafka::broker();
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let topic = format!("cli-describe-{nanos}");
-    kafka::create_topic(&broker, &topic, 2);
-    for p in 0..2 {
-        kafka::produce(&broker.bootstrap, &topic, p, 0, 100);
-    }
-    let dir = tempfile::tempdir().unwrap();
+    let (broker, _topic, dir) = topic_and_checkpoint("cli-describe");
     let url = dir.path().to_str().unwrap();
-    let mut w = Store::open(url)
-        .unwrap()
-        .writer("s", WriterConfig::new("app", "1"))
-        .unwrap();
-    w.commit(NewCheckpoint::new(
-        [(topic.as_str(), 0, 40), (topic.as_str(), 1, 70)]
-            .into_iter()
-            .collect(),
-    ))
-    .unwrap();
-    drop(w);
     let b = broker.bootstrap.as_str();
     let run = |args: &[&str]| Command::new(BIN).args(args).output().unwrap();
     let text = ok(&run(&["describe", url, "s", "--bootstrap-servers", b]));
