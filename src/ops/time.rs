@@ -10,7 +10,8 @@ pub const TIME_FORMS: &str = "RFC 3339 with any offset (2026-12-01T21:59:00+02:0
 
 /// The forms [`parse_duration`] accepts.
 pub const DURATION_FORMS: &str = "a number and a unit, repeatable: 500ms, 30s, 90m, 12h, \
-    30d, 2w, 1h30m, `1h 30m` (units ms, s, m, h, d, w and their English names)";
+    30d, 2w, 1h30m, `1h 30m` (units ms, s, m, h, d, w, M (30.44 days), y (365.25 days) and \
+    their English names)";
 
 /// Why a time or duration argument cannot be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -73,6 +74,9 @@ pub fn parse_duration(text: &str) -> Result<Duration, TimeError> {
             "h" | "hr" | "hrs" | "hour" | "hours" => 3_600_000,
             "d" | "day" | "days" => 86_400_000,
             "w" | "week" | "weeks" => 604_800_000,
+            // As humantime (which parsed these flags before): 30.44 days, 365.25 days.
+            "M" | "month" | "months" => 2_630_016_000,
+            "y" | "year" | "years" => 31_557_600_000,
             _ => return Err(bad()),
         };
         rest = rest[letters..].trim_start();
