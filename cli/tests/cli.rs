@@ -1221,6 +1221,7 @@ fn no_false_green_and_reading_never_creates_anything() {
             vec!["show", u, "billing", "--id", "99"],
             vec!["diff", u, "billing", "1", "99"],
             vec!["export", u, "billing", "--id", "99"],
+            vec!["reset", u, "billing", "--to-checkpoint", "99"],
         ] {
             let e = error(&t.run(&args));
             assert!(
