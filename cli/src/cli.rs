@@ -80,7 +80,7 @@ pub(crate) enum Command {
     },
     /// History, newest first, with progress per checkpoint and writer changes.
     #[command(
-        after_help = "Example:\n  tidemark log ./checkpoints billing --limit 20 --since 2026-11-24T00:00:00Z"
+        after_help = "Examples:\n  tidemark log ./checkpoints billing --limit 20 --since 2026-11-24T00:00:00Z\n  tidemark log ./checkpoints billing --since 2h"
     )]
     Log {
         #[command(flatten)]
@@ -88,10 +88,10 @@ pub(crate) enum Command {
         /// At most this many checkpoints.
         #[arg(long, default_value_t = 50)]
         limit: usize,
-        /// Only checkpoints written at or after this time.
+        /// Only checkpoints written at or after this TIME (RFC 3339, date, 2h ago, ms).
         #[arg(long)]
         since: Option<String>,
-        /// Only checkpoints written at or before this time.
+        /// Only checkpoints written at or before this TIME.
         #[arg(long)]
         until: Option<String>,
     },
