@@ -48,9 +48,15 @@ PY="$VENV/bin/python"
 . scripts/lib.sh
 
 # --- build and install the wheel ------------------------------------------------------------
-log "building the wheel (maturin, release, abi3)"
+# The tests build it without optimisations (a few minutes less to compile); what is measured
+# (bench) and the long run (all) build it as users get it, optimised.
+case "$WHAT" in
+  ci | api) PROFILE=dev ;;
+  *) PROFILE=release ;;
+esac
+log "building the wheel (maturin, $PROFILE profile, abi3)"
 rm -rf "$PYCACHE/wheels"
-(cd python && "$VENV/bin/maturin" build --release --quiet --interpreter "$PY" --out "$PYCACHE/wheels")
+(cd python && "$VENV/bin/maturin" build --profile "$PROFILE" --quiet --interpreter "$PY" --out "$PYCACHE/wheels")
 "$VENV/bin/pip" install --quiet --disable-pip-version-check --force-reinstall --no-deps "$PYCACHE"/wheels/tidemark-*.whl
 (cd /tmp && "$PY" -c 'import tidemark; print("installed tidemark", tidemark.__version__)')
 

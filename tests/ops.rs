@@ -293,3 +293,251 @@ async fn log_shows_progress_writer_changes_and_at_time() {
         .unwrap_err();
     assert!(matches!(e, OpsError::NoCheckpoint { .. }), "{e}");
 }
+
+/// A store over an in-memory object store that the test can also write to directly.
+fn raw_store() -> (Store, std::sync::Arc<object_store::memory::InMemory>) {
+    let raw = std::sync::Arc::new(object_store::memory::InMemory::new());
+    let store = Store::from_object_store(raw.clone(), "root", Default::default()).unwrap();
+    (store, raw)
+}
+
+async fn put_raw(raw: &object_store::memory::InMemory, path: &str, bytes: &[u8]) {
+    use object_store::ObjectStoreExt;
+    raw.put(&path.into(), bytes.to_vec().into()).await.unwrap();
+}
+
+async fn get_raw(raw: &object_store::memory::InMemory, path: &str) -> Option<Vec<u8>> {
+    use object_store::ObjectStoreExt;
+    match raw.get(&path.into()).await {
+        Ok(r) => Some(r.bytes().await.unwrap().to_vec()),
+        Err(_) => None,
+    }
+}
+
+/// Stream `name` with `n` commits (ids 1..=n+1: the claim, then the commits).
+async fn stream_of(store: &Store, name: &str, n: i64) {
+    let mut w = store
+        .writer(name, WriterConfig::new("app", "1"))
+        .await
+        .unwrap();
+    for i in 1..=n {
+        w.commit(NewCheckpoint::new(offsets(&[("t", 0, i * 10)])))
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn unknown_streams_and_ids_say_what_is_there() {
+    let store = Store::open("memory://").unwrap();
+    assert!(matches!(
+        ops::require_streams(&store).await,
+        Err(OpsError::EmptyStore { .. })
+    ));
+    stream_of(&store, "billing", 3).await;
+    stream_of(&store, "payments", 1).await;
+    ops::require_stream(&store, "billing").await.unwrap();
+    let e = ops::require_stream(&store, "biling").await.unwrap_err();
+    match &e {
+        OpsError::UnknownStream {
+            suggestion,
+            streams,
+            ..
+        } => {
+            assert_eq!(suggestion.as_deref(), Some("billing"));
+            assert_eq!(streams, &["billing", "payments"]);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        e.to_string()
+            .contains("did you mean \"billing\"? (streams there: billing, payments)"),
+        "{e}"
+    );
+    let e = ops::get(&store, "billing", 99).await.unwrap_err();
+    assert!(matches!(
+        e,
+        OpsError::NoSuchCheckpoint {
+            range: Some((1, 4)),
+            count: 4,
+            ..
+        }
+    ));
+    assert_eq!(ops::get(&store, "billing", 4).await.unwrap().id, 4);
+}
+
+#[tokio::test]
+async fn reading_a_missing_local_store_creates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("typo");
+    let e = Store::open_existing(missing.to_str().unwrap()).unwrap_err();
+    assert!(
+        matches!(e, tidemark::store::StoreError::StoreNotFound { .. }),
+        "{e}"
+    );
+    assert!(!missing.exists());
+    let e = Store::open_existing("s3:/bucket/x").unwrap_err();
+    assert!(e.to_string().contains("s3://bucket/prefix"), "{e}");
+    Store::open(missing.to_str().unwrap()).unwrap();
+    Store::open_existing(missing.to_str().unwrap()).unwrap();
+}
+
+#[tokio::test]
+async fn copy_is_byte_identical_verified_and_never_overwrites() {
+    let (from, raw) = raw_store();
+    stream_of(&from, "s", 4).await;
+    put_raw(&raw, "root/streams/s/00000000000000000002.tdm", b"torn").await;
+    put_raw(&raw, "root/streams/s/notes.txt", b"x").await;
+    let to = Store::open("memory://").unwrap();
+    let mut calls = 0;
+    let report = ops::copy(&from, "s", &to, "s", |_, _| calls += 1)
+        .await
+        .unwrap();
+    assert_eq!((report.copied, report.range), (5, Some((1, 5))));
+    assert_eq!(calls, 5);
+    assert!(report.identical && report.damaged_copied);
+    assert_eq!(report.damaged[0].id, 2);
+    assert_eq!(report.not_copied, ["notes.txt"]);
+    assert_eq!(report.verified_valid, 4);
+    for id in 1..=5 {
+        assert_eq!(
+            from.get_bytes("s", id).await.unwrap(),
+            to.get_bytes("s", id).await.unwrap()
+        );
+    }
+    assert_eq!(to.latest("s").await.unwrap().unwrap().id, 5);
+    // Again: the destination exists, nothing is written.
+    let e = ops::copy(&from, "s", &to, "s", |_, _| {})
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, OpsError::DestinationExists { objects: 5, .. }),
+        "{e}"
+    );
+    // Renamed: valid checkpoints re-encoded, the damaged one left out.
+    let report = ops::copy(&from, "s", &to, "s2", |_, _| {}).await.unwrap();
+    assert!(!report.identical && !report.damaged_copied);
+    assert_eq!(report.copied, 4);
+    let (a, b) = (
+        from.get("s", 5).await.unwrap(),
+        to.get("s2", 5).await.unwrap(),
+    );
+    assert_eq!((a.offsets, a.created_at_ms), (b.offsets, b.created_at_ms));
+    // An unknown source stream.
+    assert!(matches!(
+        ops::copy(&from, "nope", &to, "x", |_, _| {}).await,
+        Err(OpsError::UnknownStream { .. })
+    ));
+}
+
+#[tokio::test]
+async fn quarantine_moves_damaged_and_foreign_objects_and_keeps_the_highest() {
+    let (store, raw) = raw_store();
+    stream_of(&store, "s", 4).await;
+    put_raw(&raw, "root/streams/s/00000000000000000002.tdm", b"torn").await;
+    put_raw(&raw, "root/streams/s/00000000000000000005.tdm", b"").await;
+    put_raw(&raw, "root/streams/s/sub/notes.txt", b"hi").await;
+    let dry = ops::quarantine(&store, "s", true).await.unwrap();
+    assert!(dry.dry_run);
+    assert_eq!(dry.damaged.len(), 1);
+    assert_eq!(dry.foreign, ["sub/notes.txt"]);
+    assert!(
+        dry.left[0].contains("00000000000000000005.tdm"),
+        "{:?}",
+        dry.left
+    );
+    assert!(
+        get_raw(&raw, "root/streams/s/sub/notes.txt")
+            .await
+            .is_some()
+    );
+    let done = ops::quarantine(&store, "s", false).await.unwrap();
+    assert_eq!(done.bytes, 4 + 2);
+    let folder = format!("root/{}", done.folder);
+    assert!(done.folder.starts_with("quarantine/s/"), "{}", done.folder);
+    assert_eq!(
+        get_raw(&raw, &format!("{folder}/00000000000000000002.tdm"))
+            .await
+            .as_deref(),
+        Some(&b"torn"[..])
+    );
+    assert_eq!(
+        get_raw(&raw, &format!("{folder}/sub/notes.txt"))
+            .await
+            .as_deref(),
+        Some(&b"hi"[..])
+    );
+    assert!(
+        get_raw(&raw, "root/streams/s/sub/notes.txt")
+            .await
+            .is_none()
+    );
+    // The quarantine folder is not a stream, and the stream reads the same.
+    assert_eq!(store.streams().await.unwrap(), ["s"]);
+    let v = store.verify("s", |_, _| {}).await.unwrap();
+    assert_eq!((v.damaged.len(), v.foreign.len()), (1, 0)); // only the kept highest id
+    assert_eq!(v.gaps, [(2, 2)]);
+    assert_eq!(store.latest("s").await.unwrap().unwrap().id, 4);
+}
+
+#[tokio::test]
+async fn describe_and_delete_judge_liveness_by_the_last_write() {
+    let store = Store::open("memory://").unwrap();
+    stream_of(&store, "s", 2).await;
+    let now = SystemTime::now();
+    let report = ops::describe(&store, None, ops::ALIVE_WINDOW, now, |_, _, _| {})
+        .await
+        .unwrap();
+    let s = &report.streams[0];
+    assert_eq!((s.latest_id, s.checkpoints, s.healthy), (Some(3), 3, true));
+    assert!(s.writer_alive);
+    let later = now + Duration::from_secs(301);
+    let report = ops::describe(&store, Some("s"), ops::ALIVE_WINDOW, later, |_, _, _| {})
+        .await
+        .unwrap();
+    assert!(!report.streams[0].writer_alive);
+    let e = ops::delete_stream(&store, "s", false, false, ops::ALIVE_WINDOW, now)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, OpsError::WriterAlive { .. }), "{e}");
+    let dry = ops::delete_stream(&store, "s", true, false, ops::ALIVE_WINDOW, now)
+        .await
+        .unwrap();
+    assert_eq!((dry.checkpoints, dry.range), (3, Some((1, 3))));
+    assert_eq!(store.streams().await.unwrap(), ["s"]);
+    ops::delete_stream(&store, "s", false, false, ops::ALIVE_WINDOW, later)
+        .await
+        .unwrap();
+    assert!(store.streams().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn compaction_reports_progress_in_batches() {
+    let store = Store::open("memory://").unwrap();
+    stream_of(&store, "s", 2_500).await;
+    let policy = tidemark::store::RetentionPolicy::new(Duration::ZERO, 1);
+    let mut seen = Vec::new();
+    let dry = ops::compact_with_progress(&store, "s", &policy, true, |d, t| seen.push((d, t)))
+        .await
+        .unwrap();
+    assert_eq!((dry.deleted.len(), seen.len()), (2_500, 0));
+    let report = ops::compact_with_progress(&store, "s", &policy, false, |d, t| seen.push((d, t)))
+        .await
+        .unwrap();
+    assert_eq!(report.deleted.len(), 2_500);
+    assert_eq!(seen, [(1000, 2500), (2000, 2500), (2500, 2500)]);
+}
+
+#[test]
+fn every_time_flag_shares_one_parser() {
+    let now = SystemTime::UNIX_EPOCH + Duration::from_secs(2_000_000_000);
+    let a = ops::parse_time("2026-12-01T21:59:00+02:00", now).unwrap();
+    assert_eq!(a, ops::parse_time("2026-12-01T19:59:00Z", now).unwrap());
+    assert_eq!(
+        ops::parse_time("3d", now).unwrap(),
+        now - Duration::from_secs(3 * 86_400)
+    );
+    let e = ops::parse_time("next tuesday", now).unwrap_err();
+    assert!(matches!(e, ops::TimeError::Time { .. }));
+    assert!(e.to_string().contains(ops::TIME_FORMS));
+}

@@ -19,7 +19,12 @@ const ERROR: u8 = 2;
     about = "Inspect, verify, compact, rewind and migrate stream-consumer checkpoints",
     long_about = "Inspect, verify, compact, rewind and migrate stream-consumer checkpoints.\n\n\
         STORE is a folder, file:///path, s3://bucket/prefix (AWS_* variables; \
-        ?endpoint=...&allow_http=true for S3-compatible servers), gs://, az://, hdfs:// or memory://.\n\n\
+        ?endpoint=...&allow_http=true for S3-compatible servers), gs://, az://, hdfs:// or memory://; \
+        when left out, the TIDEMARK_STORE environment variable. Commands that only read never \
+        create anything: a missing folder or stream is an error.\n\n\
+        TIME arguments (--at, --since, --until, --to-datetime) take RFC 3339 with any offset \
+        (2026-12-01T21:59:00+02:00; no offset means UTC), a date (2026-12-01: midnight UTC), \
+        a duration ago (90m, 2h, 3d) or milliseconds since the epoch.\n\n\
         Exit codes: 0 ok, 1 problems found, 2 error or bad usage.",
     after_help = "Examples:\n  tidemark streams ./checkpoints\n  tidemark show ./checkpoints billing\n  tidemark log s3://bucket/ckpt billing --limit 20"
 )]
@@ -27,10 +32,13 @@ pub(crate) struct Cli {
     /// Print machine-readable JSON instead of tables (schema: README, "JSON output").
     #[arg(long, global = true)]
     json: bool,
-    /// Only print errors.
+    /// Only print errors and the data asked for: no warnings, notes or progress; commands run
+    /// for their effect or verdict (verify, compact, reset, import, delete-stream, copy) print
+    /// nothing unless --json; the exit code tells.
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     quiet: bool,
-    /// More logging (-v info, -vv debug, -vvv trace), on stderr.
+    /// More logging on stderr: -v every store operation (read, list, create, delete) and
+    /// tidemark's info, -vv debug, -vvv trace.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
     #[command(subcommand)]
@@ -40,8 +48,9 @@ pub(crate) struct Cli {
 /// A store and a stream.
 #[derive(Args, Debug, Clone)]
 pub(crate) struct StreamArgs {
-    /// The store: a folder or a URL.
-    pub(crate) store: String,
+    /// The store: a folder or a URL [default: $TIDEMARK_STORE].
+    #[arg(env = "TIDEMARK_STORE", hide_env = true)]
+    pub(crate) store: Option<String>,
     /// The stream's name.
     pub(crate) stream: String,
 }
@@ -51,8 +60,9 @@ pub(crate) enum Command {
     /// Every stream: latest id, batch time and age, topics, partitions, writer.
     #[command(after_help = "Example:\n  tidemark streams ./checkpoints")]
     Streams {
-        /// The store: a folder or a URL.
-        store: String,
+        /// The store: a folder or a URL [default: $TIDEMARK_STORE].
+        #[arg(env = "TIDEMARK_STORE", hide_env = true)]
+        store: Option<String>,
     },
     /// The offsets of one checkpoint (the latest by default), as a table.
     #[command(
@@ -64,13 +74,13 @@ pub(crate) enum Command {
         /// This checkpoint id.
         #[arg(long, conflicts_with = "at")]
         id: Option<u64>,
-        /// The newest checkpoint written at or before this time (RFC 3339, or ms since the epoch).
+        /// The newest checkpoint written at or before this TIME (RFC 3339, date, 2h ago, ms).
         #[arg(long)]
         at: Option<String>,
     },
     /// History, newest first, with progress per checkpoint and writer changes.
     #[command(
-        after_help = "Example:\n  tidemark log ./checkpoints billing --limit 20 --since 2026-11-24T00:00:00Z"
+        after_help = "Examples:\n  tidemark log ./checkpoints billing --limit 20 --since 2026-11-24T00:00:00Z\n  tidemark log ./checkpoints billing --since 2h"
     )]
     Log {
         #[command(flatten)]
@@ -78,10 +88,10 @@ pub(crate) enum Command {
         /// At most this many checkpoints.
         #[arg(long, default_value_t = 50)]
         limit: usize,
-        /// Only checkpoints written at or after this time.
+        /// Only checkpoints written at or after this TIME (RFC 3339, date, 2h ago, ms).
         #[arg(long)]
         since: Option<String>,
-        /// Only checkpoints written at or before this time.
+        /// Only checkpoints written at or before this TIME.
         #[arg(long)]
         until: Option<String>,
     },
@@ -101,30 +111,40 @@ pub(crate) enum Command {
         after_help = "Examples:\n  tidemark verify ./checkpoints\n  tidemark verify ./checkpoints billing"
     )]
     Verify {
-        /// The store: a folder or a URL.
-        store: String,
+        /// The store: a folder or a URL [default: $TIDEMARK_STORE].
+        #[arg(env = "TIDEMARK_STORE", hide_env = true)]
+        store: Option<String>,
         /// Only this stream (all streams by default).
         stream: Option<String>,
     },
-    /// Delete checkpoints past their retention; the newest valid one is always kept.
+    /// Delete checkpoints past their retention (the newest valid one is always kept); with
+    /// --quarantine, move damaged and foreign objects into the store's quarantine folder
+    /// instead. Dry run unless --execute.
     #[command(
-        after_help = "Example:\n  tidemark compact ./checkpoints billing --ttl 30d --keep 10 --dry-run"
+        after_help = "Examples:\n  tidemark compact ./checkpoints billing --ttl 30d --keep 10\n  tidemark compact ./checkpoints billing --ttl 30d --keep 10 --execute\n  tidemark compact ./checkpoints billing --quarantine --execute"
     )]
     Compact {
         #[command(flatten)]
         target: StreamArgs,
         /// Maximum age, e.g. 30d, 12h.
-        #[arg(long)]
-        ttl: String,
+        #[arg(long, required_unless_present = "quarantine")]
+        ttl: Option<String>,
         /// Keep at least this many newest checkpoints whatever their age.
         #[arg(long, default_value_t = 1)]
         keep: usize,
         /// Delete temporary files older than this (e.g. 1h).
         #[arg(long, default_value = "1h")]
         temporary_grace: String,
-        /// Only report what would be deleted.
-        #[arg(long)]
+        /// Only report what would be done (the default; kept for scripts).
+        #[arg(long, conflicts_with = "execute")]
         dry_run: bool,
+        /// Delete (or, with --quarantine, move) for real.
+        #[arg(long)]
+        execute: bool,
+        /// Move damaged checkpoint objects and foreign objects out of the stream's folder into
+        /// quarantine/<stream>/<time>/ in the store (nothing is deleted), instead of compacting.
+        #[arg(long, conflicts_with_all = ["ttl", "keep"])]
+        quarantine: bool,
     },
     /// Write a new checkpoint with changed offsets. Dry run (a before/after table) unless
     /// --execute.
@@ -169,9 +189,9 @@ pub(crate) enum Command {
     Export {
         #[command(flatten)]
         target: StreamArgs,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = ExportFormat::Csv)]
-        format: ExportFormat,
+        /// Output format [default: csv, json with --json].
+        #[arg(long, value_enum)]
+        format: Option<ExportFormat>,
         /// This checkpoint id (the latest by default).
         #[arg(long)]
         id: Option<u64>,
@@ -201,6 +221,62 @@ pub(crate) enum Command {
         #[arg(long)]
         execute: bool,
     },
+    /// One screen per stream: latest checkpoint, last write, writer and whether it looks alive,
+    /// health (damaged objects, gaps, leftovers). Every checkpoint is read.
+    #[command(
+        after_help = "Examples:\n  tidemark describe ./checkpoints\n  tidemark describe ./checkpoints billing --json"
+    )]
+    Describe {
+        /// The store: a folder or a URL [default: $TIDEMARK_STORE].
+        #[arg(env = "TIDEMARK_STORE", hide_env = true)]
+        store: Option<String>,
+        /// Only this stream (all streams by default).
+        stream: Option<String>,
+        /// A writer looks alive when the stream was written less than this long ago.
+        #[arg(long, default_value = "5m")]
+        alive_window: String,
+        /// Kafka bootstrap servers: also show each stream's lag behind the log ends.
+        #[arg(long)]
+        bootstrap_servers: Option<String>,
+    },
+    /// Delete a stream: its checkpoints, hint and temporary files (foreign objects stay). Dry
+    /// run unless --execute; refused while its writer looks alive (written within 5 minutes)
+    /// unless --force.
+    #[command(
+        after_help = "Example:\n  tidemark delete-stream ./checkpoints old-billing\n  tidemark delete-stream ./checkpoints old-billing --execute"
+    )]
+    DeleteStream {
+        #[command(flatten)]
+        target: StreamArgs,
+        /// Delete for real.
+        #[arg(long)]
+        execute: bool,
+        /// Delete even if its writer looks alive.
+        #[arg(long, requires = "execute")]
+        force: bool,
+    },
+    /// Copy a stream with its whole history to another store (local disk, S3, HDFS, ...):
+    /// byte-identical files, every one read back and verified. Refused when the destination
+    /// stream exists.
+    #[command(
+        after_help = "Examples:\n  tidemark copy ./checkpoints billing s3://bucket/ckpt\n  tidemark copy s3://bucket/ckpt billing ./backup --as billing-2026-12-01"
+    )]
+    Copy {
+        /// The source store.
+        from: String,
+        /// The stream to copy.
+        stream: String,
+        /// The destination store (created if missing).
+        to: String,
+        /// The name in the destination (default: the same); checkpoints name their stream, so
+        /// a renamed copy is re-encoded (same offsets, times, writer and metadata), and damaged
+        /// objects are left out.
+        #[arg(long = "as")]
+        as_name: Option<String>,
+    },
+    /// Print the manual page (roff), generated from this command's own definition.
+    #[command(after_help = "Example:\n  tidemark man > tidemark.1 && man ./tidemark.1")]
+    Man,
     /// Decode one checkpoint file from disk, wherever it is.
     #[command(
         after_help = "Example:\n  tidemark cat ./checkpoints/streams/billing/00000000000000000042.tdm"
@@ -305,8 +381,25 @@ pub(crate) fn fail(message: impl Into<String>) -> Failure {
     Failure::Error(message.into())
 }
 
+/// The command line's definition: the derived one, where a left-out STORE (taken from
+/// `TIDEMARK_STORE`) lets `tidemark show billing` name the stream.
+pub(crate) fn definition() -> clap::Command {
+    use clap::CommandFactory;
+    Cli::command().mut_subcommands(|c| {
+        // Only where a required STREAM follows STORE: `verify X` keeps X as the store.
+        let stream_required = c
+            .get_positionals()
+            .any(|a| a.is_required_set() && a.get_id() == "stream");
+        c.allow_missing_positional(stream_required)
+    })
+}
+
 pub(crate) fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    use clap::FromArgMatches;
+    let parsed = definition()
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m));
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(e) => {
             let code = if e.use_stderr() { ERROR } else { OK };
@@ -317,7 +410,8 @@ pub(crate) fn main() -> ExitCode {
     let level = match (cli.quiet, cli.verbose) {
         (true, _) => "error",
         (false, 0) => "warn",
-        (false, 1) => "info",
+        // -v: store operations (debug events of tidemark::store::backend) and tidemark's info.
+        (false, 1) => "info,tidemark::store::backend=debug",
         (false, 2) => "debug",
         _ => "trace",
     };

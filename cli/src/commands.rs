@@ -13,11 +13,18 @@ use crate::render;
 
 pub(crate) async fn run(command: Command, out: &Out) -> CmdResult {
     match command {
-        Command::Streams { store } => render::streams(&ops::streams(&open(&store)?).await?, out),
+        Command::Streams { store } => {
+            let store = open(&store)?;
+            let report = ops::streams(&store).await?;
+            if report.streams.is_empty() {
+                out.note(&format!("store {store} holds no stream"));
+            }
+            render::streams(&report, out)
+        }
         Command::Show { target, id, at } => {
-            let store = open(&target.store)?;
+            let store = open_stream(&target).await?;
             let checkpoint = match (id, at) {
-                (Some(id), _) => store.get(&target.stream, id).await?,
+                (Some(id), _) => ops::get(&store, &target.stream, id).await?,
                 (None, Some(at)) => {
                     let at = output::parse_time(&at)?;
                     ops::checkpoint_at(&store, &target.stream, at)
@@ -45,35 +52,45 @@ pub(crate) async fn run(command: Command, out: &Out) -> CmdResult {
                 until: until.as_deref().map(output::parse_time).transpose()?,
                 limit: Some(limit),
             };
-            log(&open(&target.store)?, &target.stream, &query, out).await
+            log(&open_stream(&target).await?, &target.stream, &query, out).await
         }
         Command::Diff { target, a, b } => {
-            let store = open(&target.store)?;
+            let store = open_stream(&target).await?;
             let (ca, cb) = (
-                store.get(&target.stream, a).await?,
-                store.get(&target.stream, b).await?,
+                ops::get(&store, &target.stream, a).await?,
+                ops::get(&store, &target.stream, b).await?,
             );
             render::diff(&ops::diff(&ca, &cb), out)
         }
-        Command::Verify { store, stream } => verify(&open(&store)?, stream.as_deref(), out).await,
+        Command::Verify { store, stream } => {
+            let store = open(&store)?;
+            match stream.as_deref() {
+                Some(stream) => ops::require_stream(&store, stream).await?,
+                None => drop(ops::require_streams(&store).await?),
+            }
+            verify(&store, stream.as_deref(), out).await
+        }
         Command::Compact {
             target,
             ttl,
             keep,
             temporary_grace,
-            dry_run,
+            dry_run: _,
+            execute,
+            quarantine,
         } => {
+            let store = open_stream(&target).await?;
+            if quarantine {
+                let report = ops::quarantine(&store, &target.stream, !execute).await?;
+                return render::quarantine(&report, out);
+            }
+            let ttl = ttl.ok_or_else(|| fail("give --ttl (or --quarantine)"))?;
             let policy = RetentionPolicy {
                 max_age: output::parse_duration(&ttl)?,
                 keep_at_least: keep,
                 temporary_grace: output::parse_duration(&temporary_grace)?,
             };
-            let store = open(&target.store)?;
-            let bar = output::progress(out, 1, if dry_run { "planning" } else { "compacting" });
-            bar.enable_steady_tick(Duration::from_millis(200));
-            let report = ops::compact(&store, &target.stream, &policy, dry_run).await?;
-            bar.finish_and_clear();
-            render::compact(&report, out)
+            crate::operator::compact(&store, &target.stream, &policy, !execute, out).await
         }
         Command::Reset {
             target,
@@ -82,7 +99,7 @@ pub(crate) async fn run(command: Command, out: &Out) -> CmdResult {
             bootstrap_servers,
             execute,
         } => {
-            let store = open(&target.store)?;
+            let store = open_stream(&target).await?;
             let base = latest(&store, &target.stream, out).await?;
             let scope = parse_scope(&topics)?;
             let to = reset_to(&to)?;
@@ -110,7 +127,7 @@ pub(crate) async fn run(command: Command, out: &Out) -> CmdResult {
             watch,
             interval,
         } => {
-            let store = open(&target.store)?;
+            let store = open_stream(&target).await?;
             let consumer = kafka_consumer(Some(bootstrap_servers.as_str()), "lag")?;
             loop {
                 let c = latest(&store, &target.stream, out).await?;
@@ -126,12 +143,17 @@ pub(crate) async fn run(command: Command, out: &Out) -> CmdResult {
             }
         }
         Command::Export { target, format, id } => {
-            let store = open(&target.store)?;
+            let store = open_stream(&target).await?;
             let checkpoint = match id {
-                Some(id) => store.get(&target.stream, id).await?,
+                Some(id) => ops::get(&store, &target.stream, id).await?,
                 None => latest(&store, &target.stream, out).await?,
             };
-            match format {
+            let json = if out.json {
+                ExportFormat::Json
+            } else {
+                ExportFormat::Csv
+            };
+            match format.unwrap_or(json) {
                 ExportFormat::Csv => {
                     out.print(&tidemark::import::csv::write_csv(&checkpoint.offsets))
                 }
@@ -147,7 +169,7 @@ pub(crate) async fn run(command: Command, out: &Out) -> CmdResult {
             topics,
             execute,
         } => {
-            let store = open(&target.store)?;
+            let store = open_to_write(&target.store)?;
             let base = store.latest(&target.stream).await?;
             let source = ImportSource {
                 bootstrap: bootstrap_servers.as_deref(),
@@ -191,16 +213,91 @@ pub(crate) async fn run(command: Command, out: &Out) -> CmdResult {
             None => crate::demo::run(dir, out).await,
         },
         Command::Completions { shell } => {
-            use clap::CommandFactory;
             let mut buf = Vec::new();
-            clap_complete::generate(shell, &mut crate::cli::Cli::command(), "tidemark", &mut buf);
+            clap_complete::generate(shell, &mut crate::cli::definition(), "tidemark", &mut buf);
             out.print(&String::from_utf8_lossy(&buf))
         }
+        Command::Describe {
+            store,
+            stream,
+            alive_window,
+            bootstrap_servers,
+        } => {
+            let window = output::parse_duration(&alive_window)?;
+            let consumer = match bootstrap_servers.as_deref() {
+                Some(b) => Some(kafka_consumer(Some(b), "describe --bootstrap-servers")?),
+                None => None,
+            };
+            let store = open(&store)?;
+            let mut report =
+                crate::operator::describe(&store, stream.as_deref(), window, out).await?;
+            if let Some(consumer) = &consumer {
+                for s in &mut report.streams {
+                    let Ok(latest) = ops::latest(&store, &s.stream).await else {
+                        continue; // no valid checkpoint: nothing to measure
+                    };
+                    let c = latest.checkpoint;
+                    let topics: Vec<&str> = c.offsets.topics().map(|(t, _)| t.as_str()).collect();
+                    let cluster = tokio::task::block_in_place(|| {
+                        tidemark::kafka::cluster_state(consumer, &topics, KAFKA_TIMEOUT)
+                    })?;
+                    s.lag = Some(ops::lag(&c, &cluster));
+                }
+            }
+            render::describe(&report, out)
+        }
+        Command::DeleteStream {
+            target,
+            execute,
+            force,
+        } => {
+            let store = open(&target.store)?;
+            let report = ops::delete_stream(
+                &store,
+                &target.stream,
+                !execute,
+                force,
+                ops::ALIVE_WINDOW,
+                SystemTime::now(),
+            )
+            .await?;
+            render::delete_stream(&report, out)
+        }
+        Command::Copy {
+            from,
+            stream,
+            to,
+            as_name,
+        } => {
+            let from = Store::open_existing(&from)?;
+            let to = Store::open(&to)?;
+            crate::operator::copy(&from, &stream, &to, as_name.as_deref(), out).await
+        }
+        Command::Man => crate::operator::man(out),
     }
 }
 
-fn open(url: &str) -> Result<Store, Failure> {
-    Ok(Store::open(url)?)
+/// The store `STORE` (or `$TIDEMARK_STORE`) names, opened to read: nothing is created, a
+/// missing local folder is an error.
+fn open(url: &Option<String>) -> Result<Store, Failure> {
+    Ok(Store::open_existing(store_url(url)?)?)
+}
+
+/// The store to write to (a missing local folder is created).
+fn open_to_write(url: &Option<String>) -> Result<Store, Failure> {
+    Ok(Store::open(store_url(url)?)?)
+}
+
+fn store_url(url: &Option<String>) -> Result<&str, Failure> {
+    url.as_deref()
+        .ok_or_else(|| fail("no store given: name one (a folder or a URL) or set TIDEMARK_STORE"))
+}
+
+/// The store, opened to read, and a check that the stream is there ("did you mean").
+async fn open_stream(target: &args::StreamArgs) -> Result<Store, Failure> {
+    let store = open(&target.store)?;
+    ops::require_stream(&store, &target.stream).await?;
+    Ok(store)
 }
 
 /// The latest checkpoint; damaged newer ones are a warning (hidden by -q).

@@ -7,6 +7,7 @@ mod cli;
 mod commands;
 mod demo;
 mod demo_cluster;
+mod operator;
 mod output;
 mod render;
 

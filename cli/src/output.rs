@@ -30,6 +30,15 @@ impl Out {
         self.print(&text)
     }
 
+    /// The text of a command run for its effect or verdict (verify, compact, reset, ...):
+    /// printed unless -q.
+    pub(crate) fn summary(&self, text: &str) -> Result<(), Failure> {
+        if self.quiet {
+            return Ok(());
+        }
+        self.print(text)
+    }
+
     /// A note on stderr (suppressed by -q).
     pub(crate) fn note(&self, text: &str) {
         if !self.quiet {
@@ -113,28 +122,43 @@ pub(crate) fn age(t: SystemTime) -> String {
     humantime::format_duration(Duration::from_secs(rounded)).to_string()
 }
 
-/// Parses a time: RFC 3339 (`2026-11-24T08:00:00Z`, the `Z` optional) or ms since the epoch.
+/// Parses a time argument: RFC 3339 with any offset, a date, a duration ago, or ms since the
+/// epoch ([`tidemark::ops::parse_time`], the one parser of every time flag).
 pub(crate) fn parse_time(text: &str) -> Result<SystemTime, Failure> {
-    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
-        let ms: u64 = text
-            .parse()
-            .map_err(|_| fail(format!("time {text:?} is out of range")))?;
-        return Ok(UNIX_EPOCH + Duration::from_millis(ms));
-    }
-    humantime::parse_rfc3339_weak(text.trim_end_matches('Z')).map_err(|_| {
-        fail(format!(
-            "cannot read time {text:?}: use RFC 3339 (2026-11-24T08:00:00Z) or milliseconds since the epoch"
-        ))
-    })
+    Ok(tidemark::ops::parse_time(text, SystemTime::now())?)
 }
 
-/// Parses a duration such as `30d`, `12h`, `1h 30m`.
+/// Parses a duration such as `30d`, `12h`, `1h 30m` ([`tidemark::ops::parse_duration`]).
 pub(crate) fn parse_duration(text: &str) -> Result<Duration, Failure> {
-    humantime::parse_duration(text).map_err(|_| {
-        fail(format!(
-            "cannot read duration {text:?}: use e.g. 30d, 12h, 90m"
-        ))
-    })
+    Ok(tidemark::ops::parse_duration(text)?)
+}
+
+/// A count with thousands separators: `19,999`.
+pub(crate) fn count(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A size in bytes for people: `812 B`, `3.1 MiB`.
+pub(crate) fn bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
+    if n < 1024 {
+        return format!("{n} B");
+    }
+    let mut value = n as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
 }
 
 /// A sparkline of non-negative values.

@@ -2,8 +2,8 @@
 //! `--json` (the schema in the README, "JSON output").
 
 use tidemark::ops::{
-    CompactReport, DiffReport, LagReport, LagState, LogReport, ResetReport, StreamsReport,
-    VerificationReport,
+    CompactReport, CopyReport, DeleteStreamReport, DescribeReport, DiffReport, LagReport, LagState,
+    LogReport, QuarantineSummary, ResetReport, StreamsReport, VerificationReport,
 };
 use tidemark::{Checkpoint, Offsets, Writer};
 
@@ -49,6 +49,14 @@ pub(crate) fn streams(report: &StreamsReport, out: &Out) -> CmdResult {
             ],
         })
         .collect();
+    for s in report.streams.iter().filter(|s| s.damaged_newer > 0) {
+        out.note(&format!(
+            "warning: stream {}: {} damaged checkpoint object(s) newer than {}, skipped (see tidemark verify)",
+            s.stream,
+            s.damaged_newer,
+            s.latest_id.map_or("any valid one".into(), |id| format!("checkpoint {id}")),
+        ));
+    }
     out.print(&table(
         &[
             "stream",
@@ -246,7 +254,7 @@ pub(crate) fn verify(report: &VerificationReport, out: &Out) -> CmdResult {
             "no problems"
         }
     ));
-    out.print(&text)
+    out.summary(&text)
 }
 
 /// `tidemark compact`.
@@ -260,16 +268,16 @@ pub(crate) fn compact(report: &CompactReport, out: &Out) -> CmdResult {
         "deleted"
     };
     let mut text = format!(
-        "{}: kept {}, {verb} {} checkpoint(s){} and {} temporary file(s), {} bytes\n",
+        "{}: {verb} {} checkpoint(s){} and {} temporary file(s), {}; kept {}\n",
         report.stream,
-        report.kept,
-        report.deleted.len(),
+        output::count(report.deleted.len() as u64),
         match (report.deleted.first(), report.deleted.last()) {
             (Some(a), Some(b)) => format!(" (ids {a}..{b})"),
             _ => String::new(),
         },
-        report.temporary_deleted.len(),
-        report.bytes_freed,
+        output::count(report.temporary_deleted.len() as u64),
+        output::bytes(report.bytes_freed),
+        output::count(report.kept as u64),
     );
     if let Some(id) = report.newest_valid {
         text.push_str(&format!("newest valid checkpoint {id} is always kept\n"));
@@ -277,10 +285,16 @@ pub(crate) fn compact(report: &CompactReport, out: &Out) -> CmdResult {
     for s in &report.skipped {
         text.push_str(&format!("left in place: damaged {s}\n"));
     }
-    if report.dry_run {
-        text.push_str("dry run: nothing was deleted\n");
+    if !report.foreign.is_empty() {
+        text.push_str(&format!(
+            "left in place: {} foreign object(s) (move them with --quarantine)\n",
+            report.foreign.len()
+        ));
     }
-    out.print(&text)
+    if report.dry_run {
+        text.push_str("dry run: nothing was deleted (add --execute to delete)\n");
+    }
+    out.summary(&text)
 }
 
 /// `tidemark reset` and `tidemark import`.
@@ -312,7 +326,7 @@ pub(crate) fn reset(report: &ResetReport, out: &Out) -> CmdResult {
             text.push_str("dry run: nothing written (add --execute to write a new checkpoint)\n")
         }
     }
-    out.print(&text)
+    out.summary(&text)
 }
 
 /// `tidemark lag`; with `--watch` the screen is cleared first.
@@ -423,4 +437,238 @@ pub(crate) fn decode_error(e: &tidemark::format::FormatError, out: &Out) -> Fail
         Ok(()) => Failure::Reported,
         Err(failure) => failure,
     }
+}
+
+/// `tidemark describe`: one block per stream.
+pub(crate) fn describe(report: &DescribeReport, out: &Out) -> CmdResult {
+    if out.json {
+        return out.json(report);
+    }
+    let mut text = String::new();
+    for (i, s) in report.streams.iter().enumerate() {
+        if i > 0 {
+            text.push('\n');
+        }
+        let field = |text: &mut String, name: &str, value: String| {
+            text.push_str(&format!("{name:<12}{value}\n"));
+        };
+        field(&mut text, "stream:", s.stream.clone());
+        field(
+            &mut text,
+            "latest:",
+            match (s.latest_id, s.range) {
+                (Some(id), Some((lo, hi))) => format!(
+                    "checkpoint {id} ({} checkpoints, ids {lo}..{hi}, {})",
+                    output::count(s.checkpoints as u64),
+                    output::bytes(s.bytes)
+                ),
+                _ => "no valid checkpoint".into(),
+            },
+        );
+        if let Some(ms) = s.last_write_ms {
+            field(
+                &mut text,
+                "last write:",
+                format!(
+                    "{} ({} ago)",
+                    output::time_ms(ms),
+                    output::age(output::system_time(ms))
+                ),
+            );
+        }
+        if let Some(ms) = s.batch_time_ms {
+            field(&mut text, "batch time:", output::time_ms(ms));
+        }
+        if let Some(w) = &s.writer {
+            let window = output::age(
+                std::time::SystemTime::now() - std::time::Duration::from_millis(s.alive_window_ms),
+            );
+            field(
+                &mut text,
+                "writer:",
+                format!(
+                    "{} — {}",
+                    writer_text(w),
+                    if s.writer_alive {
+                        format!("looks alive (wrote within {window})")
+                    } else {
+                        format!("looks stopped (no write within {window})")
+                    }
+                ),
+            );
+        }
+        field(
+            &mut text,
+            "offsets:",
+            format!(
+                "{} topic(s), {} partition(s): {}",
+                s.topics.len(),
+                s.partitions,
+                s.topics.join(", ")
+            ),
+        );
+        if let Some(lag) = &s.lag {
+            let missing = lag.partitions.iter().filter(|p| p.lag.is_none()).count();
+            field(
+                &mut text,
+                "lag:",
+                format!(
+                    "{} message(s) behind the log ends{}",
+                    output::count(lag.total_lag.max(0) as u64),
+                    if missing > 0 {
+                        format!(", {missing} partition(s) not in the cluster")
+                    } else {
+                        String::new()
+                    }
+                ),
+            );
+        }
+        let mut health = Vec::new();
+        if !s.damaged.is_empty() {
+            health.push(format!("{} damaged", s.damaged.len()));
+        }
+        if !s.gaps.is_empty() {
+            health.push(format!("{} gap(s)", s.gaps.len()));
+        }
+        if !s.foreign.is_empty() {
+            health.push(format!("{} foreign object(s)", s.foreign.len()));
+        }
+        if !s.temporary.is_empty() {
+            health.push(format!(
+                "{} leftover temporary file(s), harmless",
+                s.temporary.len()
+            ));
+        }
+        let verdict = if s.healthy { "ok" } else { "PROBLEMS" };
+        field(
+            &mut text,
+            "health:",
+            if health.is_empty() {
+                verdict.to_owned()
+            } else {
+                format!("{verdict}: {}", health.join(", "))
+            },
+        );
+        for d in &s.damaged {
+            text.push_str(&format!("  damaged {}\n", d.reason));
+        }
+        for (lo, hi) in &s.gaps {
+            text.push_str(&format!("  missing ids {lo}..{hi}\n"));
+        }
+        for f in &s.foreign {
+            text.push_str(&format!("  foreign object {f}\n"));
+        }
+    }
+    out.print(&text)
+}
+
+/// `tidemark delete-stream`.
+pub(crate) fn delete_stream(report: &DeleteStreamReport, out: &Out) -> CmdResult {
+    if out.json {
+        return out.json(report);
+    }
+    let mut text = format!(
+        "{}: {} {} checkpoint(s){}, the _latest hint and {} temporary file(s), {}\n",
+        report.stream,
+        if report.dry_run {
+            "would delete"
+        } else {
+            "deleted"
+        },
+        output::count(report.checkpoints as u64),
+        report
+            .range
+            .map_or(String::new(), |(lo, hi)| format!(" (ids {lo}..{hi})")),
+        report.temporary.len(),
+        output::bytes(report.bytes),
+    );
+    if let Some(ms) = report.last_write_ms {
+        text.push_str(&format!(
+            "last written {} ago{}\n",
+            output::age(output::system_time(ms)),
+            if report.writer_alive {
+                ": its writer looks alive"
+            } else {
+                ""
+            }
+        ));
+    }
+    for f in &report.foreign_left {
+        text.push_str(&format!("left in place: foreign object {f}\n"));
+    }
+    if report.dry_run {
+        text.push_str("dry run: nothing was deleted (add --execute to delete)\n");
+    }
+    out.summary(&text)
+}
+
+/// `tidemark copy`.
+pub(crate) fn copy(report: &CopyReport, out: &Out) -> CmdResult {
+    if out.json {
+        return out.json(report);
+    }
+    let mut text = format!(
+        "copied {} checkpoint(s){}, {}, to stream {} of {}: {}; {} valid checkpoint(s) verified\n",
+        output::count(report.copied as u64),
+        report
+            .range
+            .map_or(String::new(), |(lo, hi)| format!(" (ids {lo}..{hi})")),
+        output::bytes(report.bytes),
+        report.to_stream,
+        report.to_store,
+        if report.identical {
+            "byte-identical"
+        } else {
+            "re-encoded under the new name"
+        },
+        output::count(report.verified_valid as u64),
+    );
+    for d in &report.damaged {
+        text.push_str(&format!(
+            "{} damaged {}\n",
+            if report.damaged_copied {
+                "copied as is:"
+            } else {
+                "left out:"
+            },
+            d.reason
+        ));
+    }
+    for n in &report.not_copied {
+        text.push_str(&format!("not copied: {n}\n"));
+    }
+    out.summary(&text)
+}
+
+/// `tidemark compact --quarantine`.
+pub(crate) fn quarantine(report: &QuarantineSummary, out: &Out) -> CmdResult {
+    if out.json {
+        return out.json(report);
+    }
+    let mut text = format!(
+        "{}: {} {} damaged and {} foreign object(s), {}, to {}\n",
+        report.stream,
+        if report.dry_run {
+            "would move"
+        } else {
+            "moved"
+        },
+        report.damaged.len(),
+        report.foreign.len(),
+        output::bytes(report.bytes),
+        report.folder,
+    );
+    for d in &report.damaged {
+        text.push_str(&format!("  damaged {}\n", d.reason));
+    }
+    for f in &report.foreign {
+        text.push_str(&format!("  foreign {f}\n"));
+    }
+    for l in &report.left {
+        text.push_str(&format!("left in place: {l}\n"));
+    }
+    if report.dry_run {
+        text.push_str("dry run: nothing was moved (add --execute to move)\n");
+    }
+    out.summary(&text)
 }

@@ -22,13 +22,29 @@ struct Target {
 
 impl Target {
     fn open(&self) -> Store {
+        Store::open_with(&self.url, self.options()).unwrap()
+    }
+
+    fn options(&self) -> tidemark::store::StoreOptions {
         // The command reads the S3 settings from AWS_* variables; the library gets them as options.
         let mut options = tidemark::store::StoreOptions::default();
         for (k, v) in &self.env {
             let key = k.trim_start_matches("AWS_").to_ascii_lowercase();
             options.backend_options.push((key, v.clone()));
         }
-        Store::open_with(&self.url, options).unwrap()
+        options
+    }
+
+    /// The bytes of checkpoint `id` of `stream`, as the store holds them.
+    fn checkpoint_bytes(&self, stream: &str, id: u64) -> Option<Vec<u8>> {
+        let store = tidemark::store::Store::open_with(&self.url, self.options()).unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(store.get_bytes(stream, id))
+            .unwrap()
+            .map(|b| b.to_vec())
     }
 
     fn run(&self, args: &[&str]) -> Output {
@@ -177,11 +193,11 @@ fn streams_show_log_diff_export() {
         // Bad input: unknown stream, bad URL, unknown id.
         let e = error(&t.run(&["show", u, "nope"]));
         assert!(
-            e.contains("stream=nope") && e.contains("no checkpoint"),
+            e.contains("stream \"nope\" not found") && e.contains("streams there: billing"),
             "{e}"
         );
         let e = error(&t.run(&["show", u, "billing", "--id", "99"]));
-        assert!(e.contains("not found"), "{e}");
+        assert!(e.contains("no checkpoint 99"), "{e}");
         let e = error(&t.run(&["streams", "ftp://x/y"]));
         assert!(e.contains("unsupported scheme"), "{e}");
     }
@@ -230,34 +246,56 @@ fn verify_finds_damage_and_exits_one() {
 /// Flips a byte of checkpoint `id` through the raw backend.
 fn damage(t: &Target, stream: &str, id: u64) {
     let name = format!("streams/{stream}/{id:020}.tdm");
-    match &t._dir {
-        Some(_) => {
-            let path = std::path::Path::new(&t.url).join(&name);
-            let mut bytes = std::fs::read(&path).unwrap();
-            bytes[30] ^= 0xff;
-            std::fs::write(&path, bytes).unwrap();
-        }
-        None => {
-            use object_store::ObjectStoreExt;
-            let url = url::Url::parse(&t.url).unwrap();
-            let mut b =
-                object_store::aws::AmazonS3Builder::new().with_bucket_name(url.host_str().unwrap());
-            for (k, v) in &t.env {
-                b = b.with_config(k.to_ascii_lowercase().parse().unwrap(), v);
+    let mut bytes = raw_get(t, &name).unwrap();
+    bytes[30] ^= 0xff;
+    raw_put(t, &name, bytes);
+}
+
+/// Runs `f` on the S3 bucket behind an S3 target, with the store's prefix.
+fn on_s3<T>(t: &Target, f: impl AsyncFnOnce(object_store::aws::AmazonS3, String) -> T) -> T {
+    let url = url::Url::parse(&t.url).unwrap();
+    let mut b = object_store::aws::AmazonS3Builder::new().with_bucket_name(url.host_str().unwrap());
+    for (k, v) in &t.env {
+        b = b.with_config(k.to_ascii_lowercase().parse().unwrap(), v);
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(f(
+        b.build().unwrap(),
+        url.path().trim_matches('/').to_owned(),
+    ))
+}
+
+/// The bytes of the object `name` (relative to the store's root), behind the store's back.
+fn raw_get(t: &Target, name: &str) -> Option<Vec<u8>> {
+    use object_store::ObjectStoreExt;
+    match t.url.starts_with("s3://") {
+        false => std::fs::read(std::path::Path::new(&t.url).join(name)).ok(),
+        true => on_s3(t, async |s3, prefix| {
+            let path = object_store::path::Path::from(format!("{prefix}/{name}"));
+            match s3.get(&path).await {
+                Ok(r) => Some(r.bytes().await.unwrap().to_vec()),
+                Err(_) => None,
             }
-            let s3 = b.build().unwrap();
-            let path =
-                object_store::path::Path::from(format!("{}/{name}", url.path().trim_matches('/')));
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async {
-                let mut bytes = s3.get(&path).await.unwrap().bytes().await.unwrap().to_vec();
-                bytes[30] ^= 0xff;
-                s3.put(&path, bytes.into()).await.unwrap();
-            });
+        }),
+    }
+}
+
+/// Writes the object `name` (relative to the store's root), behind the store's back.
+fn raw_put(t: &Target, name: &str, bytes: Vec<u8>) {
+    use object_store::ObjectStoreExt;
+    match t.url.starts_with("s3://") {
+        false => {
+            let path = std::path::Path::new(&t.url).join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, bytes).unwrap();
         }
+        true => on_s3(t, async |s3, prefix| {
+            let path = object_store::path::Path::from(format!("{prefix}/{name}"));
+            s3.put(&path, bytes.into()).await.unwrap();
+        }),
     }
 }
 
@@ -266,19 +304,24 @@ fn compact_dry_run_then_for_real() {
     for t in targets("compact") {
         populate(&t);
         let u = t.url.as_str();
-        let text = ok(&t.run(&[
-            "compact",
-            u,
-            "billing",
-            "--ttl",
-            "0s",
-            "--keep",
-            "2",
-            "--dry-run",
-        ]));
+        let text = ok(&t.run(&["compact", u, "billing", "--ttl", "0s", "--keep", "2"]));
         assert!(
-            text.contains("would delete 4 checkpoint(s) (ids 1..4)"),
+            text.contains("would delete 4 checkpoint(s) (ids 1..4) and 0 temporary file(s), "),
             "{text}"
+        );
+        assert!(text.contains(" B; kept 2"), "{text}");
+        assert_eq!(
+            stdout(&t.run(&[
+                "compact",
+                u,
+                "billing",
+                "--ttl",
+                "0s",
+                "--keep",
+                "2",
+                "--dry-run"
+            ])),
+            text
         );
         assert!(text.contains("nothing was deleted"), "{text}");
         assert_eq!(
@@ -289,7 +332,15 @@ fn compact_dry_run_then_for_real() {
             6
         );
         let j = json(&t.run(&[
-            "--json", "compact", u, "billing", "--ttl", "0s", "--keep", "2",
+            "--json",
+            "compact",
+            u,
+            "billing",
+            "--ttl",
+            "0s",
+            "--keep",
+            "2",
+            "--execute",
         ]));
         assert_eq!(j["deleted"], serde_json::json!([1, 2, 3, 4]));
         assert_eq!(
@@ -512,6 +563,10 @@ fn every_subcommand_has_help_with_an_example_and_completions_work() {
         "cat",
         "demo",
         "completions",
+        "describe",
+        "delete-stream",
+        "copy",
+        "man",
     ] {
         let o = Command::new(BIN).args([sub, "--help"]).output().unwrap();
         let text = ok(&o);
@@ -526,21 +581,21 @@ fn every_subcommand_has_help_with_an_example_and_completions_work() {
     assert!(e.contains("unrecognized subcommand"), "{e}");
 }
 
-#[test]
-fn kafka_backed_subcommands_lag_reset_and_import_group() {
+/// A topic of 2 partitions with 100 messages each, and a local store whose stream `s` has
+/// checkpointed offsets 40 and 70 in it (lag 90): the broker, the topic, the store's folder.
+fn topic_and_checkpoint(prefix: &str) -> (kafka::Broker, String, tempfile::TempDir) {
     let broker = kafka::broker();
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_nanos();
-    let topic = format!("cli-{nanos}");
+    let topic = format!("{prefix}-{nanos}");
     kafka::create_topic(&broker, &topic, 2);
     for p in 0..2 {
         kafka::produce(&broker.bootstrap, &topic, p, 0, 100);
     }
     let dir = tempfile::tempdir().unwrap();
-    let url = dir.path().to_str().unwrap();
-    let store = Store::open(url).unwrap();
+    let store = Store::open(dir.path().to_str().unwrap()).unwrap();
     let mut w = store.writer("s", WriterConfig::new("app", "1")).unwrap();
     w.commit(NewCheckpoint::new(
         [(topic.as_str(), 0, 40), (topic.as_str(), 1, 70)]
@@ -548,7 +603,18 @@ fn kafka_backed_subcommands_lag_reset_and_import_group() {
             .collect(),
     ))
     .unwrap();
-    drop(w);
+    (broker, topic, dir)
+}
+
+#[test]
+fn kafka_backed_subcommands_lag_reset_and_import_group() {
+    let (broker, topic, dir) = topic_and_checkpoint("cli");
+    let url = dir.path().to_str().unwrap();
+    let store = Store::open(url).unwrap();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
     let b = broker.bootstrap.as_str();
     let run = |args: &[&str]| Command::new(BIN).args(args).output().unwrap();
 
@@ -968,7 +1034,15 @@ fn json_output_matches_the_readme_schema() {
         ("reset", readme_shape(&section, "`reset` and `import`")),
         ("lag", readme_shape(&section, "`lag`")),
         ("export", readme_shape(&section, "`export --format json`")),
+        ("describe", readme_shape(&section, "`describe`")),
+        ("delete-stream", readme_shape(&section, "`delete-stream`")),
+        ("copy", readme_shape(&section, "`copy`")),
+        (
+            "quarantine",
+            readme_shape(&section, "`compact --quarantine`"),
+        ),
     ];
+    let copy_to = tempfile::tempdir().unwrap();
     // The README calls compact's output "the compaction report": these are its keys.
     let compact = parse_shape(
         "{dry_run, newest_valid, kept, deleted, bytes_freed, temporary_deleted, skipped, foreign}",
@@ -1002,6 +1076,10 @@ fn json_output_matches_the_readme_schema() {
             "export" => run(&["export", u, "billing", "--format", "json"]),
             // Needs a broker: checked in kafka_backed_subcommands_lag_reset_and_import_group.
             "lag" => continue,
+            "describe" => run(&["describe", u]),
+            "delete-stream" => run(&["delete-stream", u, "billing"]),
+            "copy" => run(&["copy", u, "billing", copy_to.path().to_str().unwrap()]),
+            "quarantine" => run(&["compact", u, "other", "--quarantine"]),
             other => unreachable!("{other}"),
         };
         if shape_is_array(shape) {
@@ -1051,4 +1129,483 @@ fn json_output_matches_the_readme_schema() {
         )
     });
     assert!(missing.is_err());
+}
+
+/// Runs the command in `dir` with no store settings but `env`.
+fn run_in(dir: &std::path::Path, env: &[(String, String)], args: &[&str]) -> Output {
+    let mut cmd = Command::new(BIN);
+    cmd.current_dir(dir)
+        .args(args)
+        .env_remove("TIDEMARK_LOG")
+        .env_remove("TIDEMARK_STORE");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+#[test]
+fn no_false_green_and_reading_never_creates_anything() {
+    // A mistyped local store: an error for every read-only command, and no folder appears.
+    let dir = tempfile::tempdir().unwrap();
+    let typo = dir.path().join("typo-store");
+    let t = typo.to_str().unwrap();
+    for args in [
+        vec!["verify", t],
+        vec!["verify", t, "billing"],
+        vec!["streams", t],
+        vec!["show", t, "billing"],
+        vec!["log", t, "billing"],
+        vec!["diff", t, "billing", "1", "2"],
+        vec!["export", t, "billing"],
+        vec!["describe", t],
+        vec!["compact", t, "billing", "--ttl", "1d"],
+        vec!["delete-stream", t, "billing"],
+        vec!["lag", t, "billing", "--bootstrap-servers", "127.0.0.1:1"],
+        vec![
+            "copy",
+            t,
+            "billing",
+            dir.path().join("copy").to_str().unwrap(),
+        ],
+    ] {
+        let e = error(&run_in(dir.path(), &[], &args));
+        assert!(e.contains("does not exist"), "{args:?}: {e}");
+        assert!(!typo.exists(), "{args:?} created the store folder");
+    }
+    assert!(!dir.path().join("copy").exists());
+    // A URL with one slash is not a local folder named `s3:`.
+    for bad in ["s3:/bucket/x", "s3:bucket", "ftp://host/x"] {
+        let e = error(&run_in(dir.path(), &[], &["streams", bad]));
+        assert!(
+            e.contains("s3://bucket/prefix") && e.contains("file:///path"),
+            "{e}"
+        );
+    }
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+
+    for t in targets("false-green") {
+        let u = t.url.as_str();
+        // An empty store (an S3 prefix nobody wrote to): verify is not green.
+        if t._dir.is_none() {
+            let e = error(&t.run(&["verify", u]));
+            assert!(e.contains("holds no stream"), "{e}");
+        }
+        populate(&t);
+        let before = t.open().streams().unwrap();
+        for args in [
+            vec!["verify", u, "no-such-stream"],
+            vec!["compact", u, "nope", "--ttl", "1d"],
+            vec!["show", u, "bilings"],
+            vec!["log", u, "Billing"],
+            vec!["describe", u, "billin"],
+            vec!["export", u, "bill"],
+        ] {
+            let e = error(&t.run(&args));
+            assert!(
+                e.contains(&format!("stream {:?} not found", args[2]))
+                    && e.contains("streams there: billing"),
+                "{args:?}: {e}"
+            );
+            if args[2] != "no-such-stream" && args[2] != "nope" {
+                assert!(e.contains("did you mean \"billing\"?"), "{args:?}: {e}");
+            }
+        }
+        assert_eq!(
+            t.open().streams().unwrap(),
+            before,
+            "a read created a stream"
+        );
+        // A missing id gives the ids present.
+        for args in [
+            vec!["show", u, "billing", "--id", "99"],
+            vec!["diff", u, "billing", "1", "99"],
+            vec!["export", u, "billing", "--id", "99"],
+            vec!["reset", u, "billing", "--to-checkpoint", "99"],
+        ] {
+            let e = error(&t.run(&args));
+            assert!(
+                e.contains("no checkpoint 99; ids present: 1..6 (6 checkpoints)"),
+                "{e}"
+            );
+        }
+    }
+}
+
+#[test]
+fn compact_quarantine_moves_damaged_and_foreign_objects_out() {
+    for t in targets("quarantine") {
+        populate(&t);
+        let u = t.url.as_str();
+        damage(&t, "billing", 3);
+        raw_put(&t, "streams/billing/notes.txt", b"hello".to_vec());
+        let text = ok(&t.run(&["compact", u, "billing", "--ttl", "0s"]));
+        assert!(
+            text.contains("1 foreign object(s) (move them with --quarantine)"),
+            "{text}"
+        );
+        // Dry run first: nothing moves.
+        let text = ok(&t.run(&["compact", u, "billing", "--quarantine"]));
+        assert!(
+            text.contains("would move 1 damaged and 1 foreign object(s)"),
+            "{text}"
+        );
+        assert!(text.contains("dry run: nothing was moved"), "{text}");
+        assert_eq!(t.run(&["verify", u]).status.code(), Some(1));
+        let j = json(&t.run(&[
+            "--json",
+            "compact",
+            u,
+            "billing",
+            "--quarantine",
+            "--execute",
+        ]));
+        assert_eq!(j["dry_run"], false);
+        assert_eq!(j["damaged"][0]["id"], 3);
+        assert_eq!(j["foreign"][0], "notes.txt");
+        let folder = j["folder"].as_str().unwrap();
+        assert!(folder.starts_with("quarantine/billing/"), "{folder}");
+        // Moved, not deleted: the bytes are in the quarantine folder, and the stream is clean
+        // (the gap left by checkpoint 3 is reported, nothing else).
+        assert_eq!(
+            raw_get(&t, &format!("{folder}/notes.txt")).as_deref(),
+            Some(&b"hello"[..])
+        );
+        assert!(raw_get(&t, &format!("{folder}/00000000000000000003.tdm")).is_some());
+        assert!(raw_get(&t, "streams/billing/notes.txt").is_none());
+        let v = t.run(&["--json", "verify", u]);
+        let v: serde_json::Value = serde_json::from_slice(&v.stdout).unwrap();
+        assert_eq!(v["streams"][0]["damaged"], serde_json::json!([]), "{v}");
+        assert_eq!(v["streams"][0]["foreign"], serde_json::json!([]), "{v}");
+        assert_eq!(v["streams"][0]["gaps"], serde_json::json!([[3, 3]]), "{v}");
+        assert_eq!(t.open().streams().unwrap(), ["billing"]);
+        // The newest checkpoint damaged: it stays (its id is never reused).
+        damage(&t, "billing", 6);
+        let text = ok(&t.run(&["compact", u, "billing", "--quarantine", "--execute"]));
+        assert!(
+            text.contains("left in place: 00000000000000000006.tdm: damaged, at the highest id"),
+            "{text}"
+        );
+        assert!(raw_get(&t, "streams/billing/00000000000000000006.tdm").is_some());
+    }
+}
+
+#[test]
+fn describe_shows_last_write_liveness_and_health() {
+    for t in targets("describe") {
+        populate(&t);
+        let u = t.url.as_str();
+        // A batch time from long ago is carried over; the age is the write's.
+        let mut w = t
+            .open()
+            .writer("old-batch", WriterConfig::new("etl", "3"))
+            .unwrap();
+        w.commit(NewCheckpoint::new(offsets(1)).with_batch_time_ms(1_000_000_000_000))
+            .unwrap();
+        drop(w);
+        let text = ok(&t.run(&["streams", u]));
+        let row = text.lines().find(|l| l.starts_with("old-batch")).unwrap();
+        let cells: Vec<&str> = row.split_whitespace().collect();
+        assert_eq!(cells[2], "2001-09-09T01:46:40Z", "{row}");
+        let seconds: u64 = cells[3]
+            .strip_suffix('s')
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("age {:?} is not a few seconds: {row}", cells[3]));
+        assert!(seconds < 60, "{row}");
+        let text = ok(&t.run(&["describe", u, "billing"]));
+        for want in [
+            "stream:     billing",
+            "latest:     checkpoint 6 (6 checkpoints, ids 1..6, ",
+            "writer:     app 2.0",
+            "looks alive (wrote within 5m)",
+            "health:     ok",
+        ] {
+            assert!(text.contains(want), "{want:?} in {text}");
+        }
+        let text = ok(&t.run(&["describe", u, "billing", "--alive-window", "0s"]));
+        assert!(text.contains("looks stopped"), "{text}");
+        damage(&t, "billing", 6);
+        let j = json(&t.run(&["--json", "describe", u]));
+        let s = &j["streams"][0];
+        assert_eq!(s["stream"], "billing");
+        assert_eq!(s["latest_id"], 5);
+        assert_eq!(s["healthy"], false);
+        assert_eq!(s["writer_alive"], true);
+        assert_eq!(s["damaged"][0]["id"], 6);
+        assert_eq!(j["streams"][1]["stream"], "old-batch");
+        assert_eq!(j["streams"][1]["batch_time_ms"], 1_000_000_000_000u64);
+        // streams reports the damaged newest checkpoint instead of silently skipping it.
+        let o = t.run(&["streams", u]);
+        assert!(
+            stderr(&o)
+                .contains("stream billing: 1 damaged checkpoint object(s) newer than checkpoint 5"),
+            "{}",
+            stderr(&o)
+        );
+        let text = ok(&t.run(&["describe", u, "billing"]));
+        assert!(text.contains("health:     PROBLEMS: 1 damaged"), "{text}");
+    }
+}
+
+#[test]
+fn delete_stream_is_a_dry_run_and_refuses_a_live_writer() {
+    for t in targets("delete-stream") {
+        populate(&t);
+        let u = t.url.as_str();
+        let text = ok(&t.run(&["delete-stream", u, "billing"]));
+        assert!(
+            text.contains("would delete 6 checkpoint(s) (ids 1..6), the _latest hint"),
+            "{text}"
+        );
+        assert!(text.contains("its writer looks alive"), "{text}");
+        assert!(text.contains("dry run: nothing was deleted"), "{text}");
+        assert_eq!(t.open().streams().unwrap(), ["billing"]);
+        let e = error(&t.run(&["delete-stream", u, "billing", "--execute"]));
+        assert!(e.contains("its writer looks alive"), "{e}");
+        let e = error(&t.run(&["delete-stream", u, "bill", "--execute", "--force"]));
+        assert!(e.contains("did you mean \"billing\""), "{e}");
+        let j = json(&t.run(&[
+            "--json",
+            "delete-stream",
+            u,
+            "billing",
+            "--execute",
+            "--force",
+        ]));
+        assert_eq!(j["checkpoints"], 6);
+        assert_eq!(j["dry_run"], false);
+        assert!(t.open().streams().unwrap().is_empty());
+    }
+}
+
+#[test]
+fn copy_a_stream_with_its_history_between_stores() {
+    let all = targets("copy");
+    let local = &all[0];
+    populate(local);
+    damage(local, "billing", 2);
+    // Every pair of backends: local → local, and with S3 local → S3 → local.
+    let dir = tempfile::tempdir().unwrap();
+    let mut hops = vec![(
+        local,
+        local.url.clone(),
+        dir.path().join("copy").to_str().unwrap().to_owned(),
+        Vec::new(),
+    )];
+    // HDFS when the test bed runs it (scripts/test.sh): local → HDFS → local.
+    if let Some(hdfs) = tidemark_testkit::stores::hdfs_url("cli-copy") {
+        hops.push((local, local.url.clone(), hdfs.clone(), Vec::new()));
+        let on_hdfs = Box::leak(Box::new(Target {
+            url: hdfs,
+            env: Vec::new(),
+            _dir: None,
+        }));
+        hops.push((
+            on_hdfs,
+            on_hdfs.url.clone(),
+            dir.path().join("from-hdfs").to_str().unwrap().to_owned(),
+            Vec::new(),
+        ));
+    }
+    if let Some(s3) = all.get(1) {
+        hops.push((local, local.url.clone(), s3.url.clone(), s3.env.clone()));
+        hops.push((
+            s3,
+            s3.url.clone(),
+            dir.path().join("back").to_str().unwrap().to_owned(),
+            s3.env.clone(),
+        ));
+    }
+    for (source, from, to, env) in hops {
+        let o = run_in(dir.path(), &env, &["copy", &from, "billing", &to]);
+        let text = ok(&o);
+        assert!(
+            text.contains("copied 6 checkpoint(s) (ids 1..6)")
+                && text.contains("byte-identical; 5 valid checkpoint(s) verified")
+                && text.contains("copied as is: damaged checkpoint 2"),
+            "{text}"
+        );
+        let dest = Target {
+            url: to.clone(),
+            env: env.clone(),
+            _dir: None,
+        };
+        let b = dest.open();
+        for id in 1..=6 {
+            assert_eq!(
+                Some(source.checkpoint_bytes("billing", id).unwrap()),
+                dest.checkpoint_bytes("billing", id),
+                "{to} {id}"
+            );
+        }
+        assert_eq!(b.latest("billing").unwrap().unwrap().id, 6);
+        // The destination exists now: refused, nothing overwritten.
+        let e = error(&run_in(dir.path(), &env, &["copy", &from, "billing", &to]));
+        assert!(e.contains("already exists"), "{e}");
+    }
+    // Renamed: re-encoded under the new name, the damaged object left out.
+    let to = dir.path().join("renamed");
+    let text = ok(&run_in(
+        dir.path(),
+        &[],
+        &[
+            "copy",
+            &local.url,
+            "billing",
+            to.to_str().unwrap(),
+            "--as",
+            "billing-old",
+        ],
+    ));
+    assert!(
+        text.contains("copied 5 checkpoint(s)") && text.contains("left out: damaged checkpoint 2"),
+        "{text}"
+    );
+    let renamed = Store::open(to.to_str().unwrap()).unwrap();
+    let (a, b) = (
+        local.open().get("billing", 6).unwrap(),
+        renamed.get("billing-old", 6).unwrap(),
+    );
+    assert_eq!(
+        (a.offsets, a.writer, a.created_at_ms),
+        (b.offsets, b.writer, b.created_at_ms)
+    );
+    assert_eq!(b.stream, "billing-old");
+}
+
+#[test]
+fn time_arguments_take_offsets_dates_durations_and_the_store_from_the_environment() {
+    let t = &targets("times")[0];
+    populate(t);
+    let u = t.url.as_str();
+    let with_store = |args: &[&str]| {
+        let mut cmd = Command::new(BIN);
+        cmd.args(args)
+            .env("TIDEMARK_STORE", u)
+            .env_remove("TIDEMARK_LOG");
+        cmd.output().unwrap()
+    };
+    // An offset other than Z, in the future: the latest checkpoint.
+    let text = ok(&with_store(&[
+        "show",
+        "billing",
+        "--at",
+        "2999-12-01T21:59:00+02:00",
+    ]));
+    assert!(text.contains("checkpoint: 6"), "{text}");
+    // A date long past, and a duration ago: nothing that old.
+    let e = error(&with_store(&["show", "billing", "--at", "2001-01-01"]));
+    assert!(
+        e.contains("no checkpoint written at or before 2001-01-01T00:00:00Z"),
+        "{e}"
+    );
+    let e = error(&with_store(&["show", "billing", "--at", "2h"]));
+    assert!(e.contains("no checkpoint written at or before"), "{e}");
+    let j = json(&with_store(&[
+        "--json", "log", "billing", "--since", "90m", "--until", "now",
+    ]));
+    assert_eq!(j.as_array().unwrap().len(), 6);
+    let e = error(&with_store(&["log", "billing", "--since", "yesterday"]));
+    assert!(
+        e.contains("2026-12-01T21:59:00+02:00") && e.contains("90m"),
+        "{e}"
+    );
+    // TIDEMARK_STORE for a store-only command too; an explicit STORE wins.
+    assert!(ok(&with_store(&["streams"])).contains("billing"));
+    let e = error(&with_store(&["streams", "./no-such-folder"]));
+    assert!(e.contains("does not exist"), "{e}");
+    let e = error(
+        &Command::new(BIN)
+            .args(["show", "billing"])
+            .env_remove("TIDEMARK_STORE")
+            .output()
+            .unwrap(),
+    );
+    assert!(e.contains("TIDEMARK_STORE"), "{e}");
+    let help = ok(&Command::new(BIN).arg("--help").output().unwrap());
+    assert!(
+        help.contains("TIDEMARK_STORE") && help.contains("2h"),
+        "{help}"
+    );
+}
+
+#[test]
+fn global_flags_do_what_their_help_says() {
+    let t = &targets("flags")[0];
+    populate(t);
+    let u = t.url.as_str();
+    // --json export is JSON; --format csv still wins when asked.
+    let j = json(&t.run(&["--json", "export", u, "billing"]));
+    assert_eq!(j["orders"]["0"], 450);
+    assert!(
+        ok(&t.run(&["--json", "export", u, "billing", "--format", "csv"])).starts_with("orders,0,")
+    );
+    // -q: commands run for their effect or verdict print nothing; data commands print data.
+    for args in [
+        vec!["-q", "verify", u],
+        vec!["-q", "compact", u, "billing", "--ttl", "30d"],
+        vec!["-q", "reset", u, "billing", "--shift-by", "-1"],
+        vec!["-q", "delete-stream", u, "billing"],
+    ] {
+        let o = t.run(&args);
+        assert_eq!(ok(&o), "", "{args:?}");
+        assert_eq!(stderr(&o), "", "{args:?}");
+    }
+    assert!(ok(&t.run(&["-q", "show", u, "billing"])).contains("checkpoint: 6"));
+    // -v: every store operation on stderr.
+    let o = t.run(&["-v", "show", u, "billing"]);
+    ok(&o);
+    assert!(
+        stderr(&o).contains("read streams/billing/00000000000000000006.tdm"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(stderr(&t.run(&["show", u, "billing"])).is_empty());
+}
+
+#[test]
+fn the_manual_page_covers_every_subcommand() {
+    let page = ok(&Command::new(BIN).arg("man").output().unwrap());
+    assert!(
+        page.starts_with(".ie") || page.contains(".TH tidemark"),
+        "{}",
+        &page[..200]
+    );
+    let help = ok(&Command::new(BIN).arg("--help").output().unwrap());
+    let subcommands: Vec<&str> = help
+        .split("Commands:")
+        .nth(1)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty())
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|s| *s != "help")
+        .collect();
+    assert!(subcommands.len() >= 17, "{subcommands:?}");
+    for sub in subcommands {
+        assert!(
+            page.contains(&format!(".SH \"TIDEMARK {}\"", sub.to_uppercase())),
+            "{sub} missing from the manual page"
+        );
+    }
+    assert!(page.contains("TIDEMARK_STORE"));
+}
+
+#[test]
+fn describe_shows_lag_when_a_broker_is_given() {
+    let (broker, _topic, dir) = topic_and_checkpoint("cli-describe");
+    let url = dir.path().to_str().unwrap();
+    let b = broker.bootstrap.as_str();
+    let run = |args: &[&str]| Command::new(BIN).args(args).output().unwrap();
+    let text = ok(&run(&["describe", url, "s", "--bootstrap-servers", b]));
+    assert!(
+        text.contains("lag:        90 message(s) behind the log ends"),
+        "{text}"
+    );
+    let j = json(&run(&["--json", "describe", url, "--bootstrap-servers", b]));
+    assert_eq!(j["streams"][0]["lag"]["total_lag"], 90);
+    // Without a broker there is no lag field.
+    let j = json(&run(&["--json", "describe", url]));
+    assert!(j["streams"][0].get("lag").is_none(), "{j}");
 }

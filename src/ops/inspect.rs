@@ -381,7 +381,21 @@ pub async fn compact(
     policy: &RetentionPolicy,
     dry_run: bool,
 ) -> Result<CompactReport, OpsError> {
-    let r = store.compact(stream, policy, dry_run).await?;
+    compact_with_progress(store, stream, policy, dry_run, |_, _| {}).await
+}
+
+/// [`compact`], calling `progress(deleted, total)` as deletions go
+/// ([`Store::compact_with_progress`]).
+pub async fn compact_with_progress(
+    store: &Store,
+    stream: &str,
+    policy: &RetentionPolicy,
+    dry_run: bool,
+    progress: impl FnMut(usize, usize),
+) -> Result<CompactReport, OpsError> {
+    let r = store
+        .compact_with_progress(stream, policy, dry_run, progress)
+        .await?;
     Ok(CompactReport {
         stream: stream.to_owned(),
         dry_run: r.dry_run,

@@ -40,7 +40,9 @@
 
 mod compare;
 mod inspect;
+mod operator;
 mod reset;
+mod time;
 
 pub use compare::{
     DiffReport, LagReport, LagState, NewPartitionLag, PartitionDiff, PartitionLag, Progress, diff,
@@ -48,8 +50,13 @@ pub use compare::{
 };
 pub use inspect::{
     CompactReport, DamagedEntry, LogCheckpoint, LogEntry, LogReport, StreamSummary,
-    StreamVerification, StreamsReport, VerificationReport, checkpoint_at, compact, latest, log,
-    streams, verify,
+    StreamVerification, StreamsReport, VerificationReport, checkpoint_at, compact,
+    compact_with_progress, latest, log, streams, verify,
+};
+pub use operator::{
+    ALIVE_WINDOW, CopyReport, DeleteStreamReport, DescribeReport, QuarantineSummary,
+    StreamDescription, closest, copy, delete_stream, describe, get, quarantine, require_stream,
+    require_streams, writer_alive,
 };
 #[cfg(feature = "kafka")]
 pub use reset::kafka_inputs;
@@ -57,6 +64,7 @@ pub use reset::{
     OffsetChange, ResetInputs, ResetPlan, ResetReport, ResetTo, Scope, load_inputs, plan_import,
     plan_reset, rewind,
 };
+pub use time::{DURATION_FORMS, TIME_FORMS, TimeError, parse_duration, parse_time};
 
 use crate::store::StoreError;
 
@@ -85,6 +93,77 @@ pub enum OpsError {
         stream: String,
         /// The store, without secrets.
         store: String,
+    },
+    /// The stream is not in the store.
+    #[error(
+        "stream {stream:?} not found in {store}{}",
+        operator::unknown_stream_hint(suggestion, streams)
+    )]
+    UnknownStream {
+        /// The stream asked for.
+        stream: String,
+        /// The store, without secrets.
+        store: String,
+        /// The closest name present, when one looks like a typo of it.
+        suggestion: Option<String>,
+        /// The streams present, sorted.
+        streams: Vec<String>,
+    },
+    /// The store holds no stream at all (often a wrong path, bucket or prefix).
+    #[error("store {store} holds no stream (is the path or URL right?)")]
+    EmptyStore {
+        /// The store, without secrets.
+        store: String,
+    },
+    /// No checkpoint has this id.
+    #[error("stream={stream}: no checkpoint {id}; {}", match range {
+        Some((lo, hi)) => format!("ids present: {lo}..{hi} ({count} checkpoints)"),
+        None => "the stream holds no checkpoint".to_owned(),
+    })]
+    NoSuchCheckpoint {
+        /// The stream.
+        stream: String,
+        /// The id asked for.
+        id: u64,
+        /// The lowest and highest ids present.
+        range: Option<(u64, u64)>,
+        /// How many checkpoint objects are present.
+        count: usize,
+    },
+    /// The stream's writer looks alive (it wrote within the window): refused unless forced.
+    #[error(
+        "stream={stream}: last written {}s ago, within {}s: its writer looks alive; stop it first (or force)",
+        age_ms / 1000, window_ms / 1000
+    )]
+    WriterAlive {
+        /// The stream.
+        stream: String,
+        /// How long ago it was last written, in ms.
+        age_ms: u64,
+        /// The window, in ms.
+        window_ms: u64,
+    },
+    /// A copy's destination stream already holds objects: nothing was written.
+    #[error(
+        "stream {stream:?} already exists in {store} ({objects} objects): nothing copied; choose another name or delete it first"
+    )]
+    DestinationExists {
+        /// The destination store.
+        store: String,
+        /// The destination stream.
+        stream: String,
+        /// Objects in its folder.
+        objects: usize,
+    },
+    /// After a copy, the destination does not hold the checkpoints written.
+    #[error("stream={stream}: the copy holds {found} valid checkpoints, {expected} were written")]
+    CopyMismatch {
+        /// The destination stream.
+        stream: String,
+        /// Valid checkpoints written.
+        expected: usize,
+        /// Valid checkpoints found.
+        found: usize,
     },
     /// A reset or import selected no partition.
     #[error("{operation}: no partition selected; nothing to do")]

@@ -184,7 +184,7 @@ pub async fn load_inputs(
 ) -> Result<ResetInputs, OpsError> {
     let mut inputs = ResetInputs::default();
     if let ResetTo::Checkpoint(id) = to {
-        inputs.checkpoint = Some(store.get(&base.stream, *id).await?);
+        inputs.checkpoint = Some(super::get(store, &base.stream, *id).await?);
     }
     Ok(inputs)
 }

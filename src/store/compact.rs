@@ -73,6 +73,19 @@ impl Store {
         policy: &RetentionPolicy,
         dry_run: bool,
     ) -> Result<CompactionReport> {
+        self.compact_with_progress(stream, policy, dry_run, |_, _| {})
+            .await
+    }
+
+    /// [`compact`](Self::compact), calling `progress(deleted, total)` as deletions go (in
+    /// batches of 1,000 objects); not called in a dry run.
+    pub async fn compact_with_progress(
+        &self,
+        stream: &str,
+        policy: &RetentionPolicy,
+        dry_run: bool,
+        mut progress: impl FnMut(usize, usize),
+    ) -> Result<CompactionReport> {
         let paths = self.paths(stream)?;
         let listing = self.list(stream).await?;
         let now = self.inner.options.clock.now();
@@ -149,12 +162,20 @@ impl Store {
             {
                 self.write_hint(&paths, newest).await;
             }
-            self.inner.backend.delete(doomed).await?;
+            let total = doomed.len();
+            let mut done = 0;
+            for batch in doomed.chunks(1000) {
+                self.inner.backend.delete(batch.to_vec()).await?;
+                done += batch.len();
+                progress(done, total);
+            }
         }
         Ok(report)
     }
 
-    /// Deletes a stream's checkpoints and hint, everything tidemark wrote for it.
+    /// Deletes a stream's checkpoints, hint and temporary files, everything tidemark wrote for
+    /// it; returns the number of checkpoints deleted. Foreign objects are left in place (and
+    /// with them, on local disk, the stream's folder).
     pub async fn delete_stream(&self, stream: &str) -> Result<usize> {
         let paths = self.paths(stream)?;
         let listing = self.list(stream).await?;
@@ -165,7 +186,15 @@ impl Store {
             .collect();
         let count = doomed.len();
         doomed.push(paths.hint().clone());
+        doomed.extend(
+            listing
+                .temporary
+                .iter()
+                .map(|(name, _, _)| paths.dir().clone().join(name.as_str())),
+        );
         self.inner.backend.delete(doomed).await?;
+        // On local disk, an empty folder would still list as a stream.
+        self.inner.backend.remove_empty_folder(paths.dir()).await?;
         Ok(count)
     }
 }

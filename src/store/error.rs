@@ -15,6 +15,15 @@ pub enum StoreError {
         /// What is wrong.
         reason: String,
     },
+    /// The store does not exist: a local folder opened with
+    /// [`Store::open_existing`](super::Store::open_existing) is missing (nothing was created).
+    #[error("store {store} does not exist ({reason})")]
+    StoreNotFound {
+        /// The store, as a path.
+        store: String,
+        /// What was found instead.
+        reason: &'static str,
+    },
     /// The stream name cannot be used.
     #[error("invalid stream name: {reason}")]
     InvalidStreamName {
@@ -163,6 +172,9 @@ pub enum ConflictReason {
         /// How many ids were tried.
         attempts: usize,
     },
+    /// A copy's destination already holds an object at the id (nothing was overwritten).
+    #[error("the destination already holds an object with this id")]
+    Occupied,
     /// The id holds a checkpoint of an older writer (which should have been fenced).
     #[error("it holds a checkpoint of an older writer, {writer}")]
     OlderWriter {

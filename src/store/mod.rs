@@ -28,6 +28,7 @@ mod compact;
 mod error;
 mod hint;
 mod layout;
+mod transfer;
 mod url;
 mod verify;
 mod writer;
@@ -52,6 +53,7 @@ pub use self::url::BackendKind;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use compact::{CompactionReport, RetentionPolicy};
 pub use error::{ConflictReason, Damage, Result, StoreError};
+pub use transfer::{QuarantineReport, StreamCopy};
 pub use verify::VerifyReport;
 pub use writer::{BackgroundCompaction, Committed, NewCheckpoint, StreamWriter, WriterConfig};
 
@@ -188,9 +190,26 @@ impl Store {
         Store::open_with(url, StoreOptions::default())
     }
 
+    /// Opens an existing store to read it, with default options: like [`open`](Self::open),
+    /// but never creates anything, and a missing local folder is
+    /// [`StoreError::StoreNotFound`] (a typo in a path is an error, not an empty store).
+    /// Object stores have no folders: a prefix with nothing under it opens as an empty store.
+    pub fn open_existing(url: &str) -> Result<Store> {
+        Store::open_existing_with(url, StoreOptions::default())
+    }
+
+    /// [`open_existing`](Self::open_existing) with options.
+    pub fn open_existing_with(url: &str, options: StoreOptions) -> Result<Store> {
+        Store::open_url(url, options, false)
+    }
+
     /// Opens the store a URL names, with options.
     pub fn open_with(url: &str, options: StoreOptions) -> Result<Store> {
-        let opened = url::open(url, &options.backend_options)?;
+        Store::open_url(url, options, true)
+    }
+
+    fn open_url(url: &str, options: StoreOptions, create: bool) -> Result<Store> {
+        let opened = url::open(url, &options.backend_options, create)?;
         Ok(Store::over(
             opened.backend,
             opened.root,
@@ -228,6 +247,13 @@ impl Store {
         display: String,
         options: StoreOptions,
     ) -> Store {
+        // `tidemark -v`: every backend operation as a debug event, only when they are shown.
+        let backend: Arc<dyn Backend> = if tracing::enabled!(target: "tidemark::store::backend", tracing::Level::DEBUG)
+        {
+            Arc::new(backend::traced::TracedBackend::new(backend))
+        } else {
+            backend
+        };
         Store {
             inner: Arc::new(Inner {
                 backend,

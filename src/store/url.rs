@@ -71,16 +71,43 @@ fn invalid(url: &str, reason: impl Into<String>) -> StoreError {
     }
 }
 
+/// The store locations `open` accepts, as an error message lists them.
+pub(crate) const ACCEPTED_FORMS: &str = "a path, file:///path, memory://, s3://bucket/prefix, \
+    gs://bucket/prefix, az://container/prefix or hdfs://namenode:port/path";
+
+/// Whether a text that is not a URL starts like one (`s3:/bucket`, `s3:bucket`, `hdfs:/x`):
+/// a scheme of two or more characters and a colon. A one-letter scheme is a Windows drive.
+fn looks_like_broken_url(url: &str) -> bool {
+    let Some((scheme, _)) = url.split_once(':') else {
+        return false;
+    };
+    scheme.len() >= 2
+        && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+}
+
 /// Opens the backend a URL names. `options` are backend configuration keys (for S3 the
 /// `AmazonS3ConfigKey` names, e.g. `endpoint`, `region`, `allow_http`), added to those in the
-/// URL's query string and, for cloud stores, to the standard environment variables.
-pub(crate) fn open(url: &str, options: &[(String, String)]) -> Result<Opened> {
+/// URL's query string and, for cloud stores, to the standard environment variables. With
+/// `create`, a local folder is created when missing; without it, a missing one is
+/// [`StoreError::StoreNotFound`].
+pub(crate) fn open(url: &str, options: &[(String, String)], create: bool) -> Result<Opened> {
     if url.trim().is_empty() {
         return Err(invalid(url, "empty url"));
     }
     let looks_like_url = url.contains("://");
     if !looks_like_url {
-        return open_local(url, PathBuf::from(url));
+        if looks_like_broken_url(url) {
+            return Err(invalid(
+                url,
+                format!(
+                    "not a path nor a URL (a URL has `://`; write ./{url} for a local folder); use {ACCEPTED_FORMS}"
+                ),
+            ));
+        }
+        return open_local(url, PathBuf::from(url), create);
     }
     let parsed = Url::parse(url).map_err(|e| invalid(url, e.to_string()))?;
     let mut all_options: Vec<(String, String)> = parsed
@@ -124,7 +151,7 @@ pub(crate) fn open(url: &str, options: &[(String, String)]) -> Result<Opened> {
             let path = parsed
                 .to_file_path()
                 .map_err(|_| invalid(url, "not a local file path"))?;
-            open_local(url, path)
+            open_local(url, path, create)
         }
         "s3" | "s3a" => open_s3(url, &parsed, &all_options, prefix(&parsed)?),
         "gs" => open_gcs(url, &parsed, &all_options, prefix(&parsed)?),
@@ -134,9 +161,7 @@ pub(crate) fn open(url: &str, options: &[(String, String)]) -> Result<Opened> {
         "hdfs" | "viewfs" => open_hdfs(url, &parsed, &all_options, prefix(&parsed)?),
         other => Err(invalid(
             url,
-            format!(
-                "unsupported scheme {other:?}; use a path, file://, memory://, s3://, gs://, az:// or hdfs://"
-            ),
+            format!("unsupported scheme {other:?}; use {ACCEPTED_FORMS}"),
         )),
     }
 }
@@ -177,9 +202,20 @@ fn reject_options(url: &str, options: &[(String, String)]) -> Result<()> {
     }
 }
 
-fn open_local(url: &str, dir: PathBuf) -> Result<Opened> {
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| invalid(url, format!("cannot create folder {}: {e}", dir.display())))?;
+fn open_local(url: &str, dir: PathBuf, create: bool) -> Result<Opened> {
+    if create {
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| invalid(url, format!("cannot create folder {}: {e}", dir.display())))?;
+    } else if !dir.is_dir() {
+        return Err(StoreError::StoreNotFound {
+            store: dir.display().to_string(),
+            reason: if dir.exists() {
+                "not a folder"
+            } else {
+                "no such folder"
+            },
+        });
+    }
     let dir = dir
         .canonicalize()
         .map_err(|e| invalid(url, format!("cannot open folder {}: {e}", dir.display())))?;
@@ -312,7 +348,7 @@ mod tests {
 
     #[test]
     fn bad_urls_say_what_is_wrong() {
-        let reason = |url: &str| match open(url, &[]) {
+        let reason = |url: &str| match open(url, &[], true) {
             Err(StoreError::InvalidUrl { reason, .. }) => reason,
             Err(other) => panic!("{url}: {other}"),
             Ok(_) => panic!("{url} opened"),
@@ -321,6 +357,14 @@ mod tests {
         #[cfg(feature = "s3")]
         assert!(reason("s3:///prefix").contains("missing bucket"));
         assert!(reason("").contains("empty"));
+        for broken in ["s3:/bucket/x", "s3:bucket", "hdfs:/nn/x", "gs:b"] {
+            let r = reason(broken);
+            assert!(
+                r.contains("s3://bucket/prefix") && r.contains("./"),
+                "{broken}: {r}"
+            );
+        }
+        assert!(reason("ftp://x/y").contains("s3://bucket/prefix"));
         assert!(reason("memory://?region=x").contains("does not apply"));
         #[cfg(feature = "s3")]
         {
@@ -335,23 +379,29 @@ mod tests {
 
     #[test]
     fn urls_open_the_right_backend() {
-        let o = open("memory://", &[]).unwrap();
+        let o = open("memory://", &[], true).unwrap();
         assert_eq!(o.kind, BackendKind::Memory);
-        let o = open("memory://a/b", &[]).unwrap();
+        let o = open("memory://a/b", &[], true).unwrap();
         assert_eq!(o.root.as_ref(), "a/b");
         #[cfg(feature = "s3")]
         {
             let o = open(
                 "s3://bucket/some/prefix?endpoint=http://127.0.0.1:1&allow_http=true&region=us-east-1",
                 &[],
+                true,
             )
             .unwrap();
             assert_eq!((o.kind, o.root.as_ref()), (BackendKind::S3, "some/prefix"));
         }
         let dir = std::env::temp_dir().join(format!("tidemark-url-{}", std::process::id()));
-        let o = open(dir.to_str().unwrap(), &[]).unwrap();
+        assert!(matches!(
+            open(dir.to_str().unwrap(), &[], false),
+            Err(StoreError::StoreNotFound { .. })
+        ));
+        assert!(!dir.exists(), "a read-only open created the folder");
+        let o = open(dir.to_str().unwrap(), &[], true).unwrap();
         assert_eq!(o.kind, BackendKind::Local);
-        let o = open(&format!("file://{}", dir.display()), &[]).unwrap();
+        let o = open(&format!("file://{}", dir.display()), &[], false).unwrap();
         assert_eq!(o.kind, BackendKind::Local);
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -236,6 +236,13 @@ impl Backend for FaultyBackend {
             .await
     }
 
+    async fn remove_empty_folder(&self, dir: &Path) -> Result<()> {
+        self.apply(Op::Delete, dir, self.inner.remove_empty_folder(dir), || {
+            Some(())
+        })
+        .await
+    }
+
     async fn write_hint(&self, path: &Path, contents: Bytes) -> Result<()> {
         self.apply(
             Op::WriteHint,

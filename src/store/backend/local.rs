@@ -163,6 +163,23 @@ impl Backend for LocalBackend {
         .await
     }
 
+    async fn remove_empty_folder(&self, dir: &Path) -> Result<()> {
+        let folder = self.file(dir);
+        blocking("delete", dir, false, move || {
+            match std::fs::remove_dir(&folder) {
+                // Not empty (a foreign object, or a writer that came back), or already gone.
+                Err(e)
+                    if e.kind() != ErrorKind::NotFound && folder.read_dir()?.next().is_some() =>
+                {
+                    Ok(())
+                }
+                Err(e) if e.kind() != ErrorKind::NotFound => Err(e),
+                _ => Ok(()),
+            }
+        })
+        .await
+    }
+
     async fn write_hint(&self, path: &Path, contents: Bytes) -> Result<()> {
         let file = self.file(path);
         blocking("put", path, false, move || {

@@ -12,6 +12,7 @@
 pub(crate) mod faults;
 pub(crate) mod local;
 pub(crate) mod object;
+pub(crate) mod traced;
 
 use std::time::SystemTime;
 
@@ -98,6 +99,12 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
 
     /// Deletes every path; one already gone counts as deleted.
     async fn delete(&self, paths: Vec<Path>) -> Result<()>;
+
+    /// Removes the folder `dir` if it is empty (local disk; object stores have no folders). A
+    /// folder that is not empty, or gone, is left as it is.
+    async fn remove_empty_folder(&self, _dir: &Path) -> Result<()> {
+        Ok(())
+    }
 
     /// Overwrites the `_latest` hint at `path` with `contents`. Not required to be durable:
     /// the hint is an optimisation that readers check.
