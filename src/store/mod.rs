@@ -53,7 +53,9 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use compact::{CompactionReport, RetentionPolicy};
 pub use error::{ConflictReason, Damage, Result, StoreError};
 pub use verify::VerifyReport;
-pub use writer::{BackgroundCompaction, Committed, NewCheckpoint, StreamWriter, WriterConfig};
+pub use writer::{
+    BackgroundCompaction, Committed, NewCheckpoint, OPERATOR_ACTION_KEY, StreamWriter, WriterConfig,
+};
 
 /// How a [`Store`] behaves.
 #[derive(Debug, Clone)]
