@@ -143,6 +143,9 @@ pub(crate) enum Command {
         /// Every partition of the stream's latest checkpoint.
         #[arg(long, group = "scope")]
         all_topics: bool,
+        /// Allow partitions neither in the checkpoint nor in the cluster.
+        #[arg(long)]
+        allow_new_partitions: bool,
         #[command(flatten)]
         safety: ResetSafety,
         #[command(flatten)]
@@ -328,9 +331,6 @@ pub(crate) struct ResetSafety {
     /// A writer whose newest checkpoint is younger than this is alive.
     #[arg(long, default_value = "5m", value_parser = duration_arg)]
     pub(crate) alive_window: std::time::Duration,
-    /// Allow partitions neither in the checkpoint nor in the cluster.
-    #[arg(long)]
-    pub(crate) allow_new_partitions: bool,
     /// The consumer group whose members are checked when a broker is given (default: the
     /// stream's name).
     #[arg(long = "check-group", value_name = "GROUP")]

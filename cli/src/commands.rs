@@ -80,6 +80,7 @@ pub(crate) async fn run(command: Command, out: &Out) -> CmdResult {
             to,
             topics,
             all_topics,
+            allow_new_partitions,
             safety,
             kafka,
             export,
@@ -92,7 +93,7 @@ pub(crate) async fn run(command: Command, out: &Out) -> CmdResult {
             } else {
                 parse_scope(&topics)?
             };
-            if safety.allow_new_partitions {
+            if allow_new_partitions {
                 scope = scope.allow_new_partitions();
             }
             let to = reset_to(&to)?;

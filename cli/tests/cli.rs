@@ -514,6 +514,40 @@ fn export_then_import_csv_round_trips_and_bad_csv_is_refused() {
         assert!(e.contains("listed twice (first on line 1)"), "{e}");
         let e = error(&t.run(&["import", u, "copy", "--from-csv", "/nonexistent.csv"]));
         assert!(e.contains("cannot read"), "{e}");
+        // One write, marked as the import.
+        let copy = t.open().latest("copy").unwrap().unwrap();
+        assert_eq!(copy.writer.epoch, copy.id);
+        let action = String::from_utf8(copy.metadata["tidemark.operator"].clone()).unwrap();
+        assert!(action.starts_with("import --from-csv "), "{action}");
+
+        // kafka-consumer-groups' multi-group export, with its header row.
+        std::fs::write(
+            &file,
+            "GROUP,TOPIC,PARTITION,OFFSET\nbilling,orders,0,11\nreports,orders,0,22\n",
+        )
+        .unwrap();
+        let e = error(&t.run(&["import", u, "groups", "--from-csv", f]));
+        assert!(
+            e.contains("2 consumer groups (billing, reports)") && e.contains("--group"),
+            "{e}"
+        );
+        let e = error(&t.run(&["import", u, "groups", "--from-csv", f, "--group", "nope"]));
+        assert!(e.contains("\"nope\" is not in the file"), "{e}");
+        ok(&t.run(&[
+            "import",
+            u,
+            "groups",
+            "--from-csv",
+            f,
+            "--group",
+            "reports",
+            "--execute",
+        ]));
+        let groups = t.open().latest("groups").unwrap().unwrap();
+        assert_eq!(groups.offsets.get("orders", 0), Some(22));
+        std::fs::write(&file, "topic,partition,offset\norders,0,5\n").unwrap();
+        let text = ok(&t.run(&["import", u, "groups", "--from-csv", f]));
+        assert!(text.contains("-17"), "{text}");
     }
 }
 
