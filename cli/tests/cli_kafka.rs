@@ -62,6 +62,46 @@ fn setup_deleted(broker: &kafka::Broker, name: &str) -> (String, tempfile::TempD
     (topic, dir, store)
 }
 
+/// `reset <mode> --execute` of stream `s`, checking consumer group `group` (the writer's
+/// liveness window set to 0: only the group can stop it).
+fn execute_checking_group(url: &str, bootstrap: &str, group: &str, mode: &str) -> Output {
+    run(&[
+        "reset",
+        url,
+        "s",
+        mode,
+        "--all-topics",
+        "--bootstrap-server",
+        bootstrap,
+        "--check-group",
+        group,
+        "--alive-window",
+        "0s",
+        "--execute",
+    ])
+}
+
+/// A consumer of `topic` in `group` with this group protocol, once it has its assignment.
+fn member_of(
+    bootstrap: &str,
+    group: &str,
+    protocol: &str,
+    topic: &str,
+) -> rdkafka::consumer::BaseConsumer {
+    use rdkafka::consumer::Consumer;
+    let member: rdkafka::consumer::BaseConsumer =
+        kafka::consumer_config_for(bootstrap, group, protocol)
+            .create()
+            .unwrap();
+    member.subscribe(&[topic]).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while member.assignment().unwrap().count() == 0 {
+        assert!(std::time::Instant::now() < deadline, "no assignment");
+        let _ = member.poll(std::time::Duration::from_millis(100));
+    }
+    member
+}
+
 fn reset(dir: &tempfile::TempDir, broker: &kafka::Broker, how: &[&str]) -> String {
     let mut args = vec!["reset", dir.path().to_str().unwrap(), "s"];
     args.extend_from_slice(how);
@@ -397,33 +437,9 @@ fn reset_with_a_broker_clamps_checks_partitions_and_the_group() {
 
     // A member in the stream's consumer group (named like the stream by default).
     let group = format!("g-{topic}");
-    let member: rdkafka::consumer::BaseConsumer = kafka::consumer_config_for(b, &group, "classic")
-        .create()
-        .unwrap();
-    use rdkafka::consumer::Consumer;
-    member.subscribe(&[topic.as_str()]).unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while member.assignment().unwrap().count() == 0 {
-        assert!(std::time::Instant::now() < deadline, "no assignment");
-        let _ = member.poll(std::time::Duration::from_millis(100));
-    }
+    let member = member_of(b, &group, "classic", &topic);
     let before = store.latest("s").unwrap().unwrap().id;
-    let reset_to_latest = || {
-        run(&[
-            "reset",
-            url,
-            "s",
-            "--to-latest",
-            "--all-topics",
-            "--bootstrap-server",
-            b,
-            "--check-group",
-            &group,
-            "--alive-window",
-            "0s",
-            "--execute",
-        ])
-    };
+    let reset_to_latest = || execute_checking_group(url, b, &group, "--to-latest");
     let e = error(&reset_to_latest());
     assert!(
         e.contains(&format!("consumer group {group:?} has 1 active member")),
@@ -556,4 +572,19 @@ fn export_to_zookeeper_writes_the_old_consumer_layout() {
         .block_on(tidemark::import::read_zookeeper(&zk, &group, None))
         .unwrap();
     assert_eq!(found.offsets.get("orders", 0), Some(70));
+}
+
+/// The group check sees members of both group protocols (classic and KIP-848's consumer).
+#[test]
+fn group_members_of_the_consumer_protocol_are_seen() {
+    let broker = kafka::real_broker();
+    let (topic, dir, store) = setup(&broker, "cli-kip848");
+    let url = dir.path().to_str().unwrap();
+    let b = broker.bootstrap.as_str();
+    let group = format!("g-{topic}");
+    let _member = member_of(b, &group, "consumer", &topic);
+    let before = store.latest("s").unwrap().unwrap().id;
+    let e = error(&execute_checking_group(url, b, &group, "--to-earliest"));
+    assert!(e.contains("active member"), "{e}");
+    assert_eq!(store.latest("s").unwrap().unwrap().id, before);
 }

@@ -334,26 +334,95 @@ pub struct GroupMember {
     pub host: String,
 }
 
-/// The members of consumer group `group` (empty: no consumer is in it), as the group
-/// coordinator describes it (classic group protocol; `kafka-consumer-groups --describe
-/// --members`).
+/// The members of consumer group `group` (empty: no consumer is in it, or no such group), as
+/// the group coordinator describes it (`kafka-consumer-groups --describe --members`): groups
+/// of both protocols, classic and KIP-848's `consumer` (librdkafka's DescribeConsumerGroups,
+/// which asks with ConsumerGroupDescribe or DescribeGroups as the group needs).
 pub fn group_members<C: ConsumerContext>(
     consumer: &BaseConsumer<C>,
     group: &str,
     timeout: Duration,
 ) -> Result<Vec<GroupMember>, KafkaIntegrationError> {
-    let list = consumer
-        .fetch_group_list(Some(group), timeout)
-        .map_err(super::kafka("describe group"))?;
-    Ok(list
-        .groups()
-        .iter()
-        .filter(|g| g.name() == group)
-        .flat_map(|g| g.members())
-        .map(|m| GroupMember {
-            id: m.id().to_owned(),
-            client_id: m.client_id().to_owned(),
-            host: m.client_host().to_owned(),
-        })
-        .collect())
+    use rdkafka::bindings as rd;
+    use rdkafka::types::RDKafkaErrorCode;
+    use std::ffi::{CStr, CString};
+
+    let fail = |code: rd::rd_kafka_resp_err_t| KafkaIntegrationError::Kafka {
+        operation: "describe group",
+        source: KafkaError::AdminOp(RDKafkaErrorCode::from(code)),
+    };
+    let name = CString::new(group).map_err(|_| KafkaIntegrationError::Property {
+        line: None,
+        reason: format!("group name {group:?} holds a NUL byte"),
+    })?;
+    let timeout_ms = i32::try_from(timeout.as_millis()).unwrap_or(i32::MAX);
+    let text = |p: *const std::os::raw::c_char| {
+        if p.is_null() {
+            String::new()
+        } else {
+            // SAFETY: librdkafka returns NUL-terminated strings owned by the event.
+            unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
+        }
+    };
+    let rk = consumer.client().native_ptr();
+    // SAFETY: every pointer comes from librdkafka or lives across the block (`name`); the
+    // options, queue and event are ours and destroyed once; descriptions and members are
+    // owned by the event and read before it is destroyed.
+    unsafe {
+        let options = rd::rd_kafka_AdminOptions_new(
+            rk,
+            rd::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS,
+        );
+        let mut errstr = [0 as std::os::raw::c_char; 256];
+        rd::rd_kafka_AdminOptions_set_request_timeout(
+            options,
+            timeout_ms,
+            errstr.as_mut_ptr(),
+            errstr.len(),
+        );
+        let queue = rd::rd_kafka_queue_new(rk);
+        let mut names = [name.as_ptr()];
+        rd::rd_kafka_DescribeConsumerGroups(rk, names.as_mut_ptr(), 1, options, queue);
+        // A little longer than the request's own timeout, which answers first.
+        let event = rd::rd_kafka_queue_poll(queue, timeout_ms.saturating_add(1000));
+        rd::rd_kafka_AdminOptions_destroy(options);
+        rd::rd_kafka_queue_destroy(queue);
+        if event.is_null() {
+            return Err(fail(rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR__TIMED_OUT));
+        }
+        let result = (|| {
+            let code = rd::rd_kafka_event_error(event);
+            if code != rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {
+                return Err(fail(code));
+            }
+            let described = rd::rd_kafka_event_DescribeConsumerGroups_result(event);
+            if described.is_null() {
+                return Err(fail(rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR__FAIL));
+            }
+            let mut count = 0usize;
+            let groups = rd::rd_kafka_DescribeConsumerGroups_result_groups(described, &mut count);
+            let mut members = Vec::new();
+            for g in 0..count {
+                let desc = *groups.add(g);
+                let error = rd::rd_kafka_ConsumerGroupDescription_error(desc);
+                if !error.is_null() {
+                    match rd::rd_kafka_error_code(error) {
+                        rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_GROUP_ID_NOT_FOUND => continue,
+                        code => return Err(fail(code)),
+                    }
+                }
+                for m in 0..rd::rd_kafka_ConsumerGroupDescription_member_count(desc) {
+                    let member = rd::rd_kafka_ConsumerGroupDescription_member(desc, m);
+                    members.push(GroupMember {
+                        id: text(rd::rd_kafka_MemberDescription_consumer_id(member)),
+                        client_id: text(rd::rd_kafka_MemberDescription_client_id(member)),
+                        host: text(rd::rd_kafka_MemberDescription_host(member)),
+                    });
+                }
+            }
+            Ok(members)
+        })();
+        rd::rd_kafka_event_destroy(event);
+        result
+    }
 }
