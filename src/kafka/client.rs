@@ -238,7 +238,8 @@ pub struct ToolContext {
 }
 
 impl ToolContext {
-    /// The last error librdkafka reported (a refused connection, a failed handshake...).
+    /// The last error librdkafka reported (a refused connection, a failed handshake...),
+    /// preferring a specific one to "N/N brokers are down".
     pub fn last_error(&self) -> Option<String> {
         self.last_error
             .lock()
@@ -260,7 +261,12 @@ impl ClientContext for ToolContext {
 
     fn error(&self, error: KafkaError, reason: &str) {
         tracing::info!(target: "librdkafka", error = %error, "{reason}");
-        *self.last_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(reason.to_owned());
+        // Keep the most telling reason: "N/N brokers are down" only when nothing better came.
+        let mut last = self.last_error.lock().unwrap_or_else(|e| e.into_inner());
+        let summary = |r: &str| r.contains("brokers are down");
+        if last.as_deref().is_none_or(summary) || !summary(reason) {
+            *last = Some(reason.to_owned());
+        }
     }
 }
 
@@ -300,6 +306,13 @@ pub fn connect(options: &KafkaOptions, group: &str) -> Result<ToolConsumer, Kafk
             },
         })?;
     if let Err(e) = consumer.fetch_metadata(None, options.timeout) {
+        // librdkafka hands its errors over when polled: serve them, to say what it saw.
+        for _ in 0..5 {
+            if consumer.context().last_error().is_some() {
+                break;
+            }
+            let _ = consumer.poll(Duration::from_millis(20));
+        }
         return Err(unreachable_error(options, consumer.context(), &e));
     }
     Ok(consumer)

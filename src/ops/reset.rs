@@ -673,7 +673,10 @@ impl Default for Execution {
     fn default() -> Self {
         let user = std::env::var("USER")
             .or_else(|_| std::env::var("LOGNAME"))
-            .unwrap_or_else(|_| "unknown".to_owned());
+            .ok()
+            .filter(|u| !u.is_empty())
+            .or_else(user_from_passwd)
+            .unwrap_or_else(|| "unknown".to_owned());
         Execution {
             actor: format!("{user}@{}", WriterConfig::new("", "").host),
             force: false,
@@ -681,6 +684,24 @@ impl Default for Execution {
             group: None,
         }
     }
+}
+
+/// The name of this process's user, from its uid (`/proc/self/status`) and `/etc/passwd`,
+/// when the environment does not say.
+fn user_from_passwd() -> Option<String> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let uid = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))?
+        .split_whitespace()
+        .next()?
+        .to_owned();
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|line| {
+        let mut fields = line.split(':');
+        let name = fields.next()?;
+        (fields.nth(1)? == uid).then(|| name.to_owned())
+    })
 }
 
 impl Execution {
