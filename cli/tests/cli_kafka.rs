@@ -314,6 +314,7 @@ fn an_unreachable_broker_gives_one_clear_error() {
         e.contains(&format!("cannot reach Kafka at {nobody}")),
         "{e}"
     );
+    assert!(e.contains("Connection refused"), "what librdkafka saw: {e}");
     assert!(
         e.contains("security.protocol=plaintext") && e.contains("check the address"),
         "{e}"
