@@ -6,7 +6,7 @@
 #
 # Cache folder: $TIDEMARK_CACHE (default ~/.cache/tidemark). Needs: cargo, a C compiler, make,
 # python3, Java 17 with Maven (Kafka, HDFS, ZooKeeper), and apt-get when Debian's zookeeper
-# package is missing. How each server is obtained and started by hand: scripts/README.md.
+# package or the C libraries librdkafka links (OpenSSL, Cyrus SASL for --all-features) are missing. How each server is obtained and started by hand: scripts/README.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,6 +15,20 @@ VENV="$CACHE/venv"
 mkdir -p "$CACHE"
 START=$SECONDS
 log() { printf '\n== [%ds] %s\n' "$((SECONDS - START))" "$*"; }
+
+# --- C libraries librdkafka links: OpenSSL (TLS, SASL/SCRAM), Cyrus SASL (feature gssapi) --
+missing=""
+for pkg in libssl-dev pkg-config libsasl2-dev; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing="$missing $pkg"
+done
+if [ -n "$missing" ]; then
+  log "installing Debian's$missing"
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; fi
+  $SUDO apt-get update
+  # shellcheck disable=SC2086
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y $missing
+fi
 
 # --- Python venv with moto (an S3-compatible server) -------------------------------------
 if [ ! -x "$VENV/bin/moto_server" ] || ! "$VENV/bin/python" -c 'import boto3, moto' 2>/dev/null; then

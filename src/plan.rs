@@ -77,6 +77,18 @@ impl ClusterState {
     pub fn topic(&self, topic: &str) -> Option<&BTreeMap<i32, Watermarks>> {
         self.topics.get(topic)
     }
+
+    /// Every partition's log start and log end, as two sets of offsets.
+    pub fn bounds(&self) -> (Offsets, Offsets) {
+        let (mut low, mut high) = (Offsets::new(), Offsets::new());
+        for (topic, partitions) in &self.topics {
+            for (p, w) in partitions {
+                low.insert(topic.as_str(), *p, w.low);
+                high.insert(topic.as_str(), *p, w.high);
+            }
+        }
+        (low, high)
+    }
 }
 
 /// Where a partition with no usable checkpointed offset starts.

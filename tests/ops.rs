@@ -3,7 +3,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use tidemark::ops::{self, OpsError, ResetInputs, ResetTo, Scope};
+use tidemark::ops::{self, ClampBound, Execution, OpsError, ResetInputs, ResetTo, Scope};
 use tidemark::plan::ClusterState;
 use tidemark::store::{HistoryQuery, NewCheckpoint, Store, WriterConfig};
 use tidemark::{Checkpoint, Offsets};
@@ -88,6 +88,11 @@ fn every_mode_plans_from_its_inputs() {
         [row("a", 0, 0), row("a", 1, 10), row("b", 0, 0)],
         "never below 0"
     );
+    let clamps: Vec<_> = p.changes.iter().map(|c| c.clamped).collect();
+    assert_eq!(clamps[0].unwrap().requested, -10);
+    assert_eq!(clamps[0].unwrap().to, ClampBound::Zero);
+    assert_eq!(clamps[1], None);
+    assert_eq!(clamps[2].unwrap().requested, -55);
 
     let at_time = ResetInputs::default()
         .with_cluster(cluster())
@@ -124,7 +129,7 @@ fn every_mode_plans_from_its_inputs() {
     let p = ops::plan_reset(
         &b,
         &ResetTo::Offsets(file.clone()),
-        &all,
+        &Scope::all().allow_new_partitions(),
         &ResetInputs::default(),
     )
     .unwrap();
@@ -191,6 +196,197 @@ fn missing_inputs_and_bad_plans_are_refused() {
     ));
 }
 
+/// Issue 12: with the cluster's watermarks every mode is clamped to the log range and each
+/// clamp is reported; without them `--shift-by` below 0 is clamped to 0 and reported.
+#[test]
+fn offsets_are_clamped_to_the_log_range_and_every_clamp_is_reported() {
+    let b = base();
+    let with_cluster = ResetInputs::default().with_cluster(cluster());
+    // a/0 log 10..100, a/1 20..200, b/0 0..8.
+    let p = ops::plan_reset(
+        &b,
+        &ResetTo::ShiftBy(-100_000),
+        &Scope::all(),
+        &with_cluster,
+    )
+    .unwrap();
+    assert_eq!(
+        after(&p),
+        [row("a", 0, 10), row("a", 1, 20), row("b", 0, 0)]
+    );
+    for c in &p.changes {
+        let k = c.clamped.expect("every partition clamped");
+        assert_eq!(k.to, ClampBound::LogStart);
+        assert_eq!(k.requested, c.before.unwrap() - 100_000);
+    }
+    let p = ops::plan_reset(&b, &ResetTo::Offset(150), &Scope::all(), &with_cluster).unwrap();
+    assert_eq!(
+        after(&p),
+        [row("a", 0, 100), row("a", 1, 150), row("b", 0, 8)]
+    );
+    let bounds: Vec<_> = p.changes.iter().map(|c| c.clamped.map(|k| k.to)).collect();
+    assert_eq!(
+        bounds,
+        [Some(ClampBound::LogEnd), None, Some(ClampBound::LogEnd)]
+    );
+    let json = serde_json::to_value(p.dry_run()).unwrap();
+    assert_eq!(json["changes"][0]["clamped"]["requested"], 150);
+    assert_eq!(json["changes"][0]["clamped"]["to"], "log_end");
+    assert!(json["changes"][1]["clamped"].is_null());
+    // --to-current with the cluster: an offset past the log end comes back into range.
+    let high = Checkpoint::new("s", offsets(&[("a", 0, 500)])).with_id(3);
+    let p = ops::plan_reset(&high, &ResetTo::Current, &Scope::all(), &with_cluster).unwrap();
+    assert_eq!(after(&p), [row("a", 0, 100)]);
+    // A negative --to-offset is refused, never clamped, with or without the cluster.
+    for inputs in [ResetInputs::default(), with_cluster.clone()] {
+        let e = ops::plan_reset(&b, &ResetTo::Offset(-5), &Scope::all(), &inputs).unwrap_err();
+        assert!(
+            matches!(e, OpsError::InvalidOffset { offset: -5, .. }),
+            "{e}"
+        );
+    }
+}
+
+/// Issue 12: `--to-offset 5 --topic orders:7` for a partition neither in the checkpoint nor in
+/// the cluster is refused unless allowed.
+#[test]
+fn unknown_partitions_are_refused_unless_allowed() {
+    let b = base();
+    let scope = Scope::all().with_partitions("a", [7]);
+    let e = ops::plan_reset(&b, &ResetTo::Offset(5), &scope, &ResetInputs::default()).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            OpsError::UnknownPartition {
+                partition: 7,
+                cluster_checked: false,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert!(e.to_string().contains("--allow-new-partitions"), "{e}");
+    let with_cluster = ResetInputs::default().with_cluster(cluster());
+    let e = ops::plan_reset(&b, &ResetTo::Offset(5), &scope, &with_cluster).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            OpsError::UnknownPartition {
+                cluster_checked: true,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    let p = ops::plan_reset(
+        &b,
+        &ResetTo::Offset(5),
+        &scope.clone().allow_new_partitions(),
+        &ResetInputs::default(),
+    )
+    .unwrap();
+    assert_eq!(after(&p), [row("a", 7, 5)]);
+    // In the cluster though not in the checkpoint (a partition added): accepted.
+    let p = ops::plan_reset(
+        &b,
+        &ResetTo::Offset(5),
+        &Scope::all().with_partitions("c", [1]),
+        &with_cluster,
+    )
+    .unwrap();
+    assert_eq!(after(&p), [row("c", 1, 5)]);
+}
+
+/// Issue 12: `--execute` is refused while the writer looks alive or the group has members,
+/// unless forced; a reset writes one checkpoint marked with the operator's action, and `log`
+/// shows it and the rewind.
+#[tokio::test]
+async fn execute_is_refused_while_the_writer_is_alive_and_marks_the_action() {
+    let store = store_with("s", &[&[("a", 0, 500), ("a", 1, 300)]]).await;
+    let latest = ops::latest(&store, "s").await.unwrap().checkpoint;
+    let live = ops::writer_liveness(
+        &latest,
+        latest.created_at_ms + 1_000,
+        ops::DEFAULT_ALIVE_WINDOW,
+    );
+    assert!(live.alive && !live.operator_action);
+    let plan = ops::plan_reset(
+        &latest,
+        &ResetTo::ShiftBy(-100),
+        &Scope::all().with_partitions("a", [0]),
+        &ResetInputs::default(),
+    )
+    .unwrap();
+    let count = |store: Store| async move {
+        store
+            .history("s", &HistoryQuery::default())
+            .await
+            .unwrap()
+            .len()
+    };
+    let before = count(store.clone()).await;
+    let e = plan
+        .execute(&store, &Execution::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(e, OpsError::WriterAlive { .. }), "{e}");
+    assert!(e.to_string().contains("--force"), "{e}");
+    let grouped = Execution::default()
+        .with_alive_window(Duration::ZERO)
+        .with_group("billing", vec!["c1 on /10.0.0.1".to_owned()]);
+    let e = plan.execute(&store, &grouped).await.unwrap_err();
+    assert!(matches!(e, OpsError::GroupActive { .. }), "{e}");
+    assert_eq!(
+        count(store.clone()).await,
+        before,
+        "nothing written when refused"
+    );
+
+    let mut who = Execution::default().with_alive_window(Duration::ZERO);
+    who.actor = "ops@host-1".to_owned();
+    let report = plan.execute(&store, &who).await.unwrap();
+    assert_eq!(count(store.clone()).await, before + 1, "one checkpoint");
+    let written = store.get("s", report.checkpoint_id.unwrap()).await.unwrap();
+    assert_eq!(
+        written.metadata[tidemark::store::OPERATOR_ACTION_KEY],
+        b"reset --shift-by -100 by ops@host-1"
+    );
+    assert_eq!(written.metadata["k"], b"v", "metadata carried over");
+    // An operator's checkpoint fenced every writer: the stream is not alive any more.
+    assert!(
+        !ops::writer_liveness(&written, written.created_at_ms, ops::DEFAULT_ALIVE_WINDOW).alive
+    );
+    let log = ops::log(&store, "s", &HistoryQuery::default())
+        .await
+        .unwrap();
+    let newest = log.entries[0].checkpoint.clone().unwrap();
+    assert_eq!(
+        newest.operator_action.as_deref(),
+        Some("reset --shift-by -100 by ops@host-1")
+    );
+    assert_eq!(newest.messages_rewound, Some(100), "a rewind is visible");
+    assert_eq!(newest.messages_since_previous, Some(0));
+    // Forced: runs while alive.
+    let mut w = store
+        .writer("s", WriterConfig::new("app", "1"))
+        .await
+        .unwrap();
+    w.commit(NewCheckpoint::new(offsets(&[("a", 0, 600)])))
+        .await
+        .unwrap();
+    let latest = ops::latest(&store, "s").await.unwrap().checkpoint;
+    let plan = ops::plan_reset(
+        &latest,
+        &ResetTo::Offset(1),
+        &Scope::all(),
+        &ResetInputs::default(),
+    )
+    .unwrap();
+    plan.execute(&store, &Execution::default().force(true))
+        .await
+        .unwrap();
+}
+
 async fn store_with(stream: &str, list: &[&[(&str, i32, i64)]]) -> Store {
     let store = Store::open("memory://").unwrap();
     let mut w = store
@@ -245,7 +441,10 @@ async fn execute_writes_one_checkpoint_and_a_refused_plan_writes_nothing() {
             .len(),
         before
     );
-    let report = plan.execute(&store).await.unwrap();
+    let report = plan
+        .execute(&store, &Execution::default().force(true))
+        .await
+        .unwrap();
     let id = report.checkpoint_id.unwrap();
     let written = store.get("s", id).await.unwrap();
     assert_eq!(written.offsets, offsets(&[("a", 0, 10), ("a", 1, 5)]));
@@ -485,27 +684,33 @@ async fn describe_and_delete_judge_liveness_by_the_last_write() {
     let store = Store::open("memory://").unwrap();
     stream_of(&store, "s", 2).await;
     let now = SystemTime::now();
-    let report = ops::describe(&store, None, ops::ALIVE_WINDOW, now, |_, _, _| {})
+    let report = ops::describe(&store, None, ops::DEFAULT_ALIVE_WINDOW, now, |_, _, _| {})
         .await
         .unwrap();
     let s = &report.streams[0];
     assert_eq!((s.latest_id, s.checkpoints, s.healthy), (Some(3), 3, true));
     assert!(s.writer_alive);
     let later = now + Duration::from_secs(301);
-    let report = ops::describe(&store, Some("s"), ops::ALIVE_WINDOW, later, |_, _, _| {})
-        .await
-        .unwrap();
+    let report = ops::describe(
+        &store,
+        Some("s"),
+        ops::DEFAULT_ALIVE_WINDOW,
+        later,
+        |_, _, _| {},
+    )
+    .await
+    .unwrap();
     assert!(!report.streams[0].writer_alive);
-    let e = ops::delete_stream(&store, "s", false, false, ops::ALIVE_WINDOW, now)
+    let e = ops::delete_stream(&store, "s", false, false, ops::DEFAULT_ALIVE_WINDOW, now)
         .await
         .unwrap_err();
     assert!(matches!(e, OpsError::WriterAlive { .. }), "{e}");
-    let dry = ops::delete_stream(&store, "s", true, false, ops::ALIVE_WINDOW, now)
+    let dry = ops::delete_stream(&store, "s", true, false, ops::DEFAULT_ALIVE_WINDOW, now)
         .await
         .unwrap();
     assert_eq!((dry.checkpoints, dry.range), (3, Some((1, 3))));
     assert_eq!(store.streams().await.unwrap(), ["s"]);
-    ops::delete_stream(&store, "s", false, false, ops::ALIVE_WINDOW, later)
+    ops::delete_stream(&store, "s", false, false, ops::DEFAULT_ALIVE_WINDOW, later)
         .await
         .unwrap();
     assert!(store.streams().await.unwrap().is_empty());

@@ -59,6 +59,7 @@ conformance!(
     a_damaged_object_at_the_next_id_is_moved_past,
     ids_at_the_top_of_the_range_are_refused,
     staging_files_in_flight_are_never_compacted_and_a_new_writer_cleans_stale_ones,
+    a_claim_with_offsets_is_one_write_that_fences,
 );
 
 mod cases {
@@ -335,6 +336,84 @@ mod cases {
             assert!(c.writer.epoch >= last_epoch, "epoch went down at {id}");
             last_epoch = c.writer.epoch;
         }
+    }
+
+    /// An operator's reset: one claim checkpoint holding the given offsets fences the running
+    /// writer; a stale plan (the stream moved) writes nothing; the next writer's claim carries
+    /// the offsets but not the operator marker.
+    pub async fn a_claim_with_offsets_is_one_write_that_fences(loc: &Location) {
+        use tidemark::store::OPERATOR_ACTION_KEY;
+        let store = loc.open();
+        let mut app = store.writer("op", config("app")).await.unwrap();
+        let last = app.commit(NewCheckpoint::new(offsets(10))).await.unwrap();
+        let count = || async {
+            store
+                .history("op", &HistoryQuery::default())
+                .await
+                .unwrap()
+                .len()
+        };
+        let before = count().await;
+
+        // Planned from an older checkpoint: refused, nothing written.
+        let reset = NewCheckpoint::new(offsets(3))
+            .with_batch_time_ms(1_234)
+            .with_metadata(OPERATOR_ACTION_KEY, b"reset --to-offset 3 by t@h".to_vec())
+            .with_metadata("sink", b"tx-9".to_vec());
+        let stale = store
+            .claim_with_offsets("op", config("tidemark reset"), reset.clone(), Some(Some(1)))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                &stale,
+                StoreError::Conflict {
+                    reason: tidemark::store::ConflictReason::Moved {
+                        expected: Some(1),
+                        found: Some(_)
+                    },
+                    ..
+                }
+            ),
+            "{stale:?}"
+        );
+        assert_eq!(count().await, before);
+
+        let done = store
+            .claim_with_offsets("op", config("tidemark reset"), reset, Some(Some(last.id)))
+            .await
+            .unwrap();
+        assert_eq!(done.id, last.id + 1, "one checkpoint, right after the last");
+        assert!(done.size > 0);
+        let written = store.get("op", done.id).await.unwrap();
+        assert_eq!(written.offsets, offsets(3));
+        assert_eq!(written.writer.epoch, done.id, "a claim");
+        assert_eq!(written.writer.app_name, "tidemark reset");
+        assert_eq!(written.batch_time_ms, 1_234);
+        assert_eq!(written.metadata["sink"], b"tx-9");
+        assert_eq!(count().await, before + 1);
+        // The running writer is fenced by it.
+        match app.commit(NewCheckpoint::new(offsets(11))).await {
+            Err(StoreError::Fenced { by, .. }) => assert_eq!(by.epoch, done.id),
+            other => panic!("fenced writer committed: {other:?}"),
+        }
+        // The next writer's claim carries the offsets, not the operator's marker.
+        let next = store.writer("op", config("app")).await.unwrap();
+        let claim = store.get("op", next.epoch()).await.unwrap();
+        assert_eq!(claim.offsets, offsets(3));
+        assert_eq!(claim.metadata["sink"], b"tx-9");
+        assert!(!claim.metadata.contains_key(OPERATOR_ACTION_KEY));
+        // A new stream: expecting none.
+        let first = store
+            .claim_with_offsets(
+                "fresh",
+                config("tidemark import"),
+                NewCheckpoint::new(offsets(1)),
+                Some(None),
+            )
+            .await
+            .unwrap();
+        assert_eq!(store.latest("fresh").await.unwrap().unwrap().id, first.id);
     }
 
     pub async fn a_zombie_writer_is_fenced(loc: &Location) {

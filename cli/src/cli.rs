@@ -148,6 +148,7 @@ pub(crate) enum Command {
     },
     /// Write a new checkpoint with changed offsets. Dry run (a before/after table) unless
     /// --execute.
+    #[command(group = clap::ArgGroup::new("scope").required(true).multiple(false).args(["topics", "all_topics"]))]
     #[command(
         after_help = "Examples:\n  tidemark reset ./checkpoints billing --shift-by -100 --topic orders:0,1\n  tidemark reset ./checkpoints billing --to-checkpoint 40 --execute\n  tidemark reset ./checkpoints billing --to-earliest --bootstrap-servers 127.0.0.1:9092 --execute"
     )]
@@ -157,12 +158,22 @@ pub(crate) enum Command {
         #[command(flatten)]
         to: ResetTo,
         /// Limit to a topic, or to some of its partitions: `t` or `t:0,1,2` (repeatable).
-        #[arg(long = "topic")]
+        #[arg(long = "topic", group = "scope")]
         topics: Vec<String>,
-        /// Kafka bootstrap servers (for --to-earliest, --to-latest, --to-datetime, --by-duration).
+        /// Every partition of the stream's latest checkpoint.
+        #[arg(long, group = "scope")]
+        all_topics: bool,
+        /// Allow partitions neither in the checkpoint nor in the cluster.
         #[arg(long)]
-        bootstrap_servers: Option<String>,
-        /// Write the new checkpoint (a running writer of the stream will be fenced).
+        allow_new_partitions: bool,
+        #[command(flatten)]
+        safety: ResetSafety,
+        #[command(flatten)]
+        kafka: KafkaArgs,
+        /// Print the planned offsets as CSV (`topic,partition,offset`) instead of the table.
+        #[arg(long)]
+        export: bool,
+        /// Write the new checkpoint.
         #[arg(long)]
         execute: bool,
     },
@@ -173,9 +184,8 @@ pub(crate) enum Command {
     Lag {
         #[command(flatten)]
         target: StreamArgs,
-        /// Kafka bootstrap servers.
-        #[arg(long)]
-        bootstrap_servers: String,
+        #[command(flatten)]
+        kafka: KafkaArgs,
         /// Refresh every few seconds until interrupted.
         #[arg(long)]
         watch: bool,
@@ -195,6 +205,25 @@ pub(crate) enum Command {
         /// This checkpoint id (the latest by default).
         #[arg(long)]
         id: Option<u64>,
+        /// Commit the offsets to this Kafka consumer group instead of printing them (refused
+        /// while the group has members; dry run unless --execute).
+        #[arg(long, value_name = "GROUP", conflicts_with = "to_zookeeper")]
+        to_kafka_group: Option<String>,
+        /// Write the offsets to ZooKeeper (HOST:PORT) at /consumers/<--group>/offsets/<topic>/<partition>,
+        /// where Burrow and old tools read them (dry run unless --execute).
+        #[arg(long, value_name = "HOST:PORT", requires = "group")]
+        to_zookeeper: Option<String>,
+        /// The consumer group (for --to-zookeeper).
+        #[arg(long)]
+        group: Option<String>,
+        /// A ZooKeeper chroot, e.g. /kafka (for --to-zookeeper).
+        #[arg(long, requires = "to_zookeeper")]
+        chroot: Option<String>,
+        #[command(flatten)]
+        kafka: KafkaArgs,
+        /// Write to the group or to ZooKeeper.
+        #[arg(long)]
+        execute: bool,
     },
     /// Write a checkpoint from another system's offsets. Dry run unless --execute.
     #[command(
@@ -205,10 +234,12 @@ pub(crate) enum Command {
         target: StreamArgs,
         #[command(flatten)]
         from: ImportFrom,
-        /// Kafka bootstrap servers (for --from-kafka-group).
-        #[arg(long)]
-        bootstrap_servers: Option<String>,
-        /// The consumer group (for --from-zookeeper).
+        #[command(flatten)]
+        kafka: KafkaArgs,
+        #[command(flatten)]
+        safety: ResetSafety,
+        /// The consumer group (for --from-zookeeper, and --from-csv when the file has a group
+        /// column with several groups).
         #[arg(long)]
         group: Option<String>,
         /// A ZooKeeper chroot, e.g. /kafka (for --from-zookeeper).
@@ -232,12 +263,12 @@ pub(crate) enum Command {
         store: Option<String>,
         /// Only this stream (all streams by default).
         stream: Option<String>,
-        /// A writer looks alive when the stream was written less than this long ago.
-        #[arg(long, default_value = "5m")]
-        alive_window: String,
-        /// Kafka bootstrap servers: also show each stream's lag behind the log ends.
-        #[arg(long)]
-        bootstrap_servers: Option<String>,
+        /// A writer looks alive when its newest checkpoint is younger than this.
+        #[arg(long, default_value = "5m", value_parser = duration_arg)]
+        alive_window: std::time::Duration,
+        /// With --bootstrap-server: also each stream's lag behind the log ends.
+        #[command(flatten)]
+        kafka: KafkaArgs,
     },
     /// Delete a stream: its checkpoints, hint and temporary files (foreign objects stay). Dry
     /// run unless --execute; refused while its writer looks alive (written within 5 minutes)
@@ -316,7 +347,7 @@ pub(crate) struct ResetTo {
     #[arg(long)]
     pub(crate) to_latest: bool,
     /// This offset.
-    #[arg(long, allow_negative_numbers = false)]
+    #[arg(long, allow_negative_numbers = true)]
     pub(crate) to_offset: Option<i64>,
     /// Move by N (negative: back).
     #[arg(long, allow_negative_numbers = true)]
@@ -333,6 +364,54 @@ pub(crate) struct ResetTo {
     /// The offsets in a CSV file (`topic,partition,offset`).
     #[arg(long)]
     pub(crate) from_file: Option<std::path::PathBuf>,
+    /// The current offsets (with a broker: clamped to the log range).
+    #[arg(long)]
+    pub(crate) to_current: bool,
+}
+
+/// How to reach Kafka, as every Kafka tool takes it.
+#[derive(Args, Debug, Clone)]
+pub(crate) struct KafkaArgs {
+    /// Kafka bootstrap servers, host:port[,host:port].
+    #[arg(
+        long = "bootstrap-server",
+        visible_alias = "bootstrap-servers",
+        env = "TIDEMARK_BOOTSTRAP_SERVERS",
+        value_name = "HOST:PORT"
+    )]
+    pub(crate) bootstrap_server: Option<String>,
+    /// Kafka client properties file (security.protocol, sasl.*, ssl.*; Java .properties syntax,
+    /// as kafka-consumer-groups --command-config).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) command_config: Option<std::path::PathBuf>,
+    /// A librdkafka client property, e.g. -X security.protocol=SSL (repeatable; wins over
+    /// --command-config).
+    #[arg(short = 'X', value_name = "KEY=VALUE")]
+    pub(crate) property: Vec<String>,
+    /// How long each Kafka request may take, e.g. 15s, 1m.
+    #[arg(long, default_value = "15s", value_parser = duration_arg)]
+    pub(crate) timeout: std::time::Duration,
+}
+
+/// A duration flag, parsed as every duration is ([`tidemark::ops::parse_duration`]).
+fn duration_arg(text: &str) -> Result<std::time::Duration, String> {
+    tidemark::ops::parse_duration(text).map_err(|e| e.to_string())
+}
+
+/// What makes a write refuse to run, and how to override it.
+#[derive(Args, Debug, Clone)]
+pub(crate) struct ResetSafety {
+    /// Write even while the stream's writer looks alive (a checkpoint within --alive-window)
+    /// or its consumer group has members.
+    #[arg(long)]
+    pub(crate) force: bool,
+    /// A writer whose newest checkpoint is younger than this is alive.
+    #[arg(long, default_value = "5m", value_parser = duration_arg)]
+    pub(crate) alive_window: std::time::Duration,
+    /// The consumer group whose members are checked when a broker is given (default: the
+    /// stream's name).
+    #[arg(long = "check-group", value_name = "GROUP")]
+    pub(crate) check_group: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -415,8 +494,17 @@ pub(crate) fn main() -> ExitCode {
         (false, 2) => "debug",
         _ => "trace",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("TIDEMARK_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("tidemark={level},warn")));
+    // librdkafka's own log lines (target `librdkafka`, and the rdkafka crate's) only with -v.
+    let kafka = if level == "warn" || level == "error" {
+        "off"
+    } else {
+        level
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TIDEMARK_LOG").unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(format!(
+            "tidemark={level},librdkafka={kafka},rdkafka={kafka},warn"
+        ))
+    });
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -96,44 +96,76 @@ pub(crate) async fn run(command: Command, out: &Out) -> CmdResult {
             target,
             to,
             topics,
-            bootstrap_servers,
+            all_topics,
+            allow_new_partitions,
+            safety,
+            kafka,
+            export,
             execute,
         } => {
             let store = open_stream(&target).await?;
             let base = latest(&store, &target.stream, out).await?;
-            let scope = parse_scope(&topics)?;
-            let to = reset_to(&to)?;
-            let inputs = if to.asks_cluster() {
-                let consumer = kafka_consumer(bootstrap_servers.as_deref(), to.flag())?;
-                tokio::task::block_in_place(|| {
-                    ops::kafka_inputs(
-                        &consumer,
-                        &base,
-                        &to,
-                        &scope,
-                        SystemTime::now(),
-                        KAFKA_TIMEOUT,
-                    )
-                })?
+            let mut scope = if all_topics {
+                Scope::all()
             } else {
-                ops::load_inputs(&store, &base, &to).await?
+                parse_scope(&topics)?
             };
+            if allow_new_partitions {
+                scope = scope.allow_new_partitions();
+            }
+            let to = reset_to(&to)?;
+            let mut execution = execution(&safety);
+            let mut inputs = ops::load_inputs(&store, &base, &to).await?;
+            match kafka_options(&kafka)? {
+                Some(options) => {
+                    let group = safety.check_group.as_deref().unwrap_or(&target.stream);
+                    let (from_kafka, members) = tokio::task::block_in_place(|| {
+                        let consumer = tidemark::kafka::connect(&options, CLI_GROUP)?;
+                        let now = SystemTime::now();
+                        let found =
+                            ops::kafka_inputs(&consumer, &base, &to, &scope, now, options.timeout)?;
+                        let members =
+                            tidemark::kafka::group_members(&consumer, group, options.timeout)?;
+                        Ok::<_, Failure>((found, members))
+                    })?;
+                    execution = execution.with_group(group, describe_members(&members));
+                    if let Some(c) = inputs.checkpoint.take() {
+                        inputs = from_kafka.with_checkpoint(c);
+                    } else {
+                        inputs = from_kafka;
+                    }
+                }
+                None if to.asks_cluster() => return Err(needs_broker(to.flag())),
+                None => {}
+            }
             let plan = ops::plan_reset(&base, &to, &scope, &inputs)?;
-            finish(&store, &plan, execute, out).await
+            finish(
+                &store,
+                &plan,
+                Finish {
+                    execute,
+                    export,
+                    execution: &execution,
+                },
+                out,
+            )
+            .await
         }
         Command::Lag {
             target,
-            bootstrap_servers,
+            kafka,
             watch,
             interval,
         } => {
             let store = open_stream(&target).await?;
-            let consumer = kafka_consumer(Some(bootstrap_servers.as_str()), "lag")?;
+            let options = kafka_options(&kafka)?.ok_or_else(|| needs_broker("lag"))?;
+            let consumer =
+                tokio::task::block_in_place(|| tidemark::kafka::connect(&options, CLI_GROUP))?;
             loop {
                 let c = latest(&store, &target.stream, out).await?;
                 let topics: Vec<&str> = c.offsets.topics().map(|(t, _)| t.as_str()).collect();
                 let cluster = tokio::task::block_in_place(|| {
-                    tidemark::kafka::cluster_state(&consumer, &topics, KAFKA_TIMEOUT)
+                    tidemark::kafka::cluster_state(&consumer, &topics, options.timeout)
                 })?;
                 render::lag(&ops::lag(&c, &cluster), watch, out)?;
                 if !watch {
@@ -142,12 +174,41 @@ pub(crate) async fn run(command: Command, out: &Out) -> CmdResult {
                 tokio::time::sleep(Duration::from_secs(interval.max(1))).await;
             }
         }
-        Command::Export { target, format, id } => {
+        Command::Export {
+            target,
+            format,
+            id,
+            to_kafka_group,
+            to_zookeeper,
+            group,
+            chroot,
+            kafka,
+            execute,
+        } => {
             let store = open_stream(&target).await?;
             let checkpoint = match id {
                 Some(id) => ops::get(&store, &target.stream, id).await?,
                 None => latest(&store, &target.stream, out).await?,
             };
+            if let Some(g) = &to_kafka_group {
+                let options =
+                    kafka_options(&kafka)?.ok_or_else(|| needs_broker("--to-kafka-group"))?;
+                let report = tokio::task::block_in_place(|| {
+                    ops::export_to_kafka_group(&checkpoint, &options, g, execute)
+                })?;
+                return render::export(&report, out);
+            }
+            if let (Some(connect), Some(group)) = (&to_zookeeper, &group) {
+                let report = ops::export_to_zookeeper(
+                    &checkpoint,
+                    connect,
+                    group,
+                    chroot.as_deref(),
+                    execute,
+                )
+                .await?;
+                return render::export(&report, out);
+            }
             let json = if out.json {
                 ExportFormat::Json
             } else {
@@ -157,13 +218,14 @@ pub(crate) async fn run(command: Command, out: &Out) -> CmdResult {
                 ExportFormat::Csv => {
                     out.print(&tidemark::import::csv::write_csv(&checkpoint.offsets))
                 }
-                ExportFormat::Json => render::offsets(&checkpoint.offsets, out),
+                _ => render::offsets(&checkpoint.offsets, out),
             }
         }
         Command::Import {
             target,
             from,
-            bootstrap_servers,
+            kafka,
+            safety,
             group,
             chroot,
             topics,
@@ -171,15 +233,30 @@ pub(crate) async fn run(command: Command, out: &Out) -> CmdResult {
         } => {
             let store = open_to_write(&target.store)?;
             let base = store.latest(&target.stream).await?;
+            let options = kafka_options(&kafka)?;
+            let mut execution = execution(&safety);
+            if let (Some(options), Some(check)) = (&options, &safety.check_group) {
+                let members = tokio::task::block_in_place(|| {
+                    let consumer = tidemark::kafka::connect(options, CLI_GROUP)?;
+                    tidemark::kafka::group_members(&consumer, check, options.timeout)
+                })?;
+                execution = execution.with_group(check, describe_members(&members));
+            }
             let source = ImportSource {
-                bootstrap: bootstrap_servers.as_deref(),
+                kafka: options.as_ref(),
                 group: group.as_deref(),
                 chroot: chroot.as_deref(),
                 topics: &topics,
             };
-            let imported = import(&from, &source, out).await?;
-            let plan = ops::plan_import(&target.stream, base.as_ref(), imported)?;
-            finish(&store, &plan, execute, out).await
+            let (imported, action) = import(&from, &source, out).await?;
+            let plan =
+                ops::plan_import(&target.stream, base.as_ref(), imported)?.with_description(action);
+            let how = Finish {
+                execute,
+                export: false,
+                execution: &execution,
+            };
+            finish(&store, &plan, how, out).await
         }
         Command::Cat { file } => {
             let bytes = std::fs::read(&file)
@@ -221,17 +298,19 @@ pub(crate) async fn run(command: Command, out: &Out) -> CmdResult {
             store,
             stream,
             alive_window,
-            bootstrap_servers,
+            kafka,
         } => {
-            let window = output::parse_duration(&alive_window)?;
-            let consumer = match bootstrap_servers.as_deref() {
-                Some(b) => Some(kafka_consumer(Some(b), "describe --bootstrap-servers")?),
+            let kafka = match kafka_options(&kafka)? {
+                Some(options) => Some((
+                    tokio::task::block_in_place(|| tidemark::kafka::connect(&options, CLI_GROUP))?,
+                    options,
+                )),
                 None => None,
             };
             let store = open(&store)?;
             let mut report =
-                crate::operator::describe(&store, stream.as_deref(), window, out).await?;
-            if let Some(consumer) = &consumer {
+                crate::operator::describe(&store, stream.as_deref(), alive_window, out).await?;
+            if let Some((consumer, options)) = &kafka {
                 for s in &mut report.streams {
                     let Ok(latest) = ops::latest(&store, &s.stream).await else {
                         continue; // no valid checkpoint: nothing to measure
@@ -239,7 +318,7 @@ pub(crate) async fn run(command: Command, out: &Out) -> CmdResult {
                     let c = latest.checkpoint;
                     let topics: Vec<&str> = c.offsets.topics().map(|(t, _)| t.as_str()).collect();
                     let cluster = tokio::task::block_in_place(|| {
-                        tidemark::kafka::cluster_state(consumer, &topics, KAFKA_TIMEOUT)
+                        tidemark::kafka::cluster_state(consumer, &topics, options.timeout)
                     })?;
                     s.lag = Some(ops::lag(&c, &cluster));
                 }
@@ -257,7 +336,7 @@ pub(crate) async fn run(command: Command, out: &Out) -> CmdResult {
                 &target.stream,
                 !execute,
                 force,
-                ops::ALIVE_WINDOW,
+                ops::DEFAULT_ALIVE_WINDOW,
                 SystemTime::now(),
             )
             .await?;
@@ -338,18 +417,50 @@ pub(crate) async fn verify(store: &Store, stream: Option<&str>, out: &Out) -> Cm
     }
 }
 
-/// Renders a planned reset or import and, with `execute`, writes it first.
-async fn finish(store: &Store, plan: &ops::ResetPlan, execute: bool, out: &Out) -> CmdResult {
-    let report = if execute {
+/// How a planned reset or import ends.
+struct Finish<'a> {
+    execute: bool,
+    /// Print the plan as CSV instead of the table.
+    export: bool,
+    execution: &'a ops::Execution,
+}
+
+/// Renders a planned reset or import and, with `execute`, writes it first; a dry run says
+/// when executing would be refused.
+async fn finish(store: &Store, plan: &ops::ResetPlan, how: Finish<'_>, out: &Out) -> CmdResult {
+    let report = if how.execute {
+        let report = plan.execute(store, how.execution).await?;
         out.note(&format!(
-            "warning: writing a new checkpoint of stream {}; a writer still running on it will be fenced",
+            "wrote one checkpoint of stream {}: any writer still running on it is fenced",
             plan.stream
         ));
-        plan.execute(store).await?
+        report
     } else {
+        if let Err(e) = plan.check(store, how.execution).await {
+            out.note(&format!(
+                "warning: --execute would be refused now: {}",
+                tidemark::error_chain(&e)
+            ));
+        }
         plan.dry_run()
     };
+    if how.export {
+        return out.print(&tidemark::import::csv::write_csv(&report.new_offsets()));
+    }
     render::reset(&report, out)
+}
+
+fn execution(safety: &args::ResetSafety) -> ops::Execution {
+    ops::Execution::default()
+        .force(safety.force)
+        .with_alive_window(safety.alive_window)
+}
+
+fn describe_members(members: &[tidemark::kafka::GroupMember]) -> Vec<String> {
+    members
+        .iter()
+        .map(|m| format!("{} on {}", m.client_id, m.host))
+        .collect()
 }
 
 /// The reset mode from the flags (clap lets exactly one through).
@@ -369,16 +480,19 @@ fn reset_to(to: &args::ResetTo) -> Result<ResetTo, Failure> {
     } else if let Some(id) = to.to_checkpoint {
         ResetTo::Checkpoint(id)
     } else if let Some(file) = &to.from_file {
-        ResetTo::Offsets(read_csv(file)?)
+        ResetTo::Offsets(read_csv(file, None)?)
+    } else if to.to_current {
+        ResetTo::Current
     } else {
         return Err(fail("give one way to reset (see tidemark reset --help)"));
     })
 }
 
-fn read_csv(file: &std::path::Path) -> Result<Offsets, Failure> {
+fn read_csv(file: &std::path::Path, group: Option<&str>) -> Result<Offsets, Failure> {
     let text = std::fs::read_to_string(file)
         .map_err(|e| fail(format!("cannot read {}: {e}", file.display())))?;
-    tidemark::import::csv::parse_csv(&text).map_err(|e| fail(format!("{}: {e}", file.display())))
+    tidemark::import::csv::parse_csv_for_group(&text, group)
+        .map_err(|e| fail(format!("{}: {e}", file.display())))
 }
 
 /// `--topic t` or `--topic t:0,1,2`: a whole topic or some of its partitions.
@@ -414,46 +528,75 @@ fn parse_scope(topics: &[String]) -> Result<Scope, Failure> {
     Ok(scope)
 }
 
-fn kafka_consumer(
-    bootstrap: Option<&str>,
-    flag: &str,
-) -> Result<tidemark::kafka::ToolConsumer, Failure> {
-    let bootstrap =
-        bootstrap.ok_or_else(|| fail(format!("{flag} asks Kafka: give --bootstrap-servers")))?;
-    Ok(tidemark::kafka::tool_consumer(bootstrap, "tidemark-cli")?)
+/// The consumer group the command's own Kafka client uses (it never joins it).
+const CLI_GROUP: &str = "tidemark-cli";
+
+/// How to reach Kafka, from the flags (`None`: no bootstrap servers given).
+pub(crate) fn kafka_options(
+    args: &args::KafkaArgs,
+) -> Result<Option<tidemark::kafka::KafkaOptions>, Failure> {
+    let Some(bootstrap) = &args.bootstrap_server else {
+        return Ok(None);
+    };
+    let mut properties = match &args.command_config {
+        Some(file) => tidemark::kafka::read_properties_file(file)?,
+        None => Vec::new(),
+    };
+    for p in &args.property {
+        properties.push(tidemark::kafka::parse_property(p)?);
+    }
+    Ok(Some(
+        tidemark::kafka::KafkaOptions::new(bootstrap.as_str())
+            .with_properties(properties)
+            .with_timeout(args.timeout),
+    ))
 }
 
-const KAFKA_TIMEOUT: Duration = Duration::from_secs(15);
+fn needs_broker(what: &str) -> Failure {
+    fail(format!(
+        "{what} asks Kafka: give --bootstrap-server (or set TIDEMARK_BOOTSTRAP_SERVERS)"
+    ))
+}
 
 /// Where `import` reads from, besides the chosen source flag.
 struct ImportSource<'a> {
-    bootstrap: Option<&'a str>,
+    kafka: Option<&'a tidemark::kafka::KafkaOptions>,
     group: Option<&'a str>,
     chroot: Option<&'a str>,
     topics: &'a [String],
 }
 
+/// The imported offsets and the action to record (`import --from-csv offsets.csv`).
 async fn import(
     from: &ImportFrom,
     source: &ImportSource<'_>,
     out: &Out,
-) -> Result<Offsets, Failure> {
+) -> Result<(Offsets, String), Failure> {
+    let (offsets, action) = import_offsets(from, source, out).await?;
+    Ok((offsets, format!("import {action}")))
+}
+
+async fn import_offsets(
+    from: &ImportFrom,
+    source: &ImportSource<'_>,
+    out: &Out,
+) -> Result<(Offsets, String), Failure> {
     if let Some(file) = &from.from_csv {
-        return read_csv(file);
+        let action = format!("--from-csv {}", file.display());
+        return Ok((read_csv(file, source.group)?, action));
     }
     if let Some(group) = &from.from_kafka_group {
-        let bootstrap = source
-            .bootstrap
-            .ok_or_else(|| fail("--from-kafka-group asks Kafka: give --bootstrap-servers"))?;
-        let offsets = tokio::task::block_in_place(|| {
-            tidemark::kafka::group_offsets(bootstrap, group, KAFKA_TIMEOUT)
-        })?;
+        let options = source
+            .kafka
+            .ok_or_else(|| needs_broker("--from-kafka-group"))?;
+        let offsets =
+            tokio::task::block_in_place(|| tidemark::kafka::group_offsets(options, group))?;
         if offsets.is_empty() {
             return Err(fail(format!(
                 "consumer group {group:?} has no committed offsets"
             )));
         }
-        return Ok(offsets);
+        return Ok((offsets, format!("--from-kafka-group {group}")));
     }
     if let Some(dir) = &from.from_spark_checkpoint {
         let topics: Vec<&str> = source.topics.iter().map(String::as_str).collect();
@@ -465,7 +608,8 @@ async fn import(
             found.source_index,
             found.sources.len()
         ));
-        return Ok(found.offsets);
+        let action = format!("--from-spark-checkpoint {}", dir.display());
+        return Ok((found.offsets, action));
     }
     if let Some(connect) = &from.from_zookeeper {
         let group = source
@@ -474,7 +618,8 @@ async fn import(
         let found =
             tidemark::import::zookeeper::read_zookeeper(connect, group, source.chroot).await?;
         out.note(&format!("zookeeper {connect}: read {}", found.offsets_path));
-        return Ok(found.offsets);
+        let action = format!("--from-zookeeper {connect} --group {group}");
+        return Ok((found.offsets, action));
     }
     Err(fail(
         "give one of --from-csv, --from-kafka-group, --from-spark-checkpoint, --from-zookeeper",

@@ -9,9 +9,13 @@ use rdkafka::mocking::MockCluster;
 use rdkafka::producer::{BaseProducer, BaseRecord, DefaultProducerContext, Producer};
 
 use rdkafka::error::KafkaError;
+use tidemark::Offsets;
 use tidemark::kafka::{KafkaIntegrationError, commit_batch, resume};
 use tidemark::plan::{ResumePlan, ResumePolicy};
 use tidemark::store::{NewCheckpoint, Store, StoreError, WriterConfig};
+
+/// Messages processed between two [`DemoEvent::Processed`] reports.
+const REPORT_EVERY: usize = 500;
 
 /// An in-process Kafka cluster with one topic of numbered messages, reachable over TCP on
 /// 127.0.0.1 while this value lives.
@@ -84,14 +88,16 @@ fn kafka(operation: &'static str) -> impl FnOnce(KafkaError) -> DemoError {
 /// What the demo consumer did.
 #[derive(Debug)]
 pub(crate) enum DemoEvent {
-    /// It planned where to start.
-    Planned(ResumePlan),
-    /// It checkpointed a batch: the checkpoint id and the messages consumed so far in total.
+    /// It planned where to start, and starts at these offsets.
+    Planned(ResumePlan, Offsets),
+    /// It processed messages (its output is written) up to these next offsets.
+    Processed(Offsets),
+    /// It checkpointed a batch: the checkpoint id and its offsets.
     Committed {
         /// The checkpoint id.
         id: u64,
-        /// The sum of the next offsets over all partitions.
-        position: i64,
+        /// The checkpoint's offsets.
+        offsets: Offsets,
     },
     /// It read every partition to its end.
     Finished,
@@ -155,7 +161,7 @@ pub(crate) async fn run_consumer(
         .iter()
         .map(|s| (s.topic.clone(), s.partition, s.watermarks.high))
         .collect();
-    on_event(DemoEvent::Planned(plan));
+    on_event(DemoEvent::Planned(plan, tracker.offsets()));
     loop {
         let offsets = tracker.offsets();
         if ends
@@ -172,6 +178,9 @@ pub(crate) async fn run_consumer(
                     use rdkafka::Message;
                     tracker.processed(m.topic(), m.partition(), m.offset());
                     read += 1;
+                    if read % REPORT_EVERY == 0 {
+                        on_event(DemoEvent::Processed(tracker.offsets()));
+                    }
                 }
                 Some(Err(e)) => return Err(kafka("consume")(e)),
                 None => break,
@@ -180,6 +189,9 @@ pub(crate) async fn run_consumer(
         if read == 0 {
             continue;
         }
+        if read % REPORT_EVERY != 0 {
+            on_event(DemoEvent::Processed(tracker.offsets()));
+        }
         let done = commit_batch(
             &mut writer,
             &tracker,
@@ -187,10 +199,9 @@ pub(crate) async fn run_consumer(
             Some(&consumer),
         )
         .await?;
-        let position = tracker.offsets().iter().map(|(_, _, o)| o).sum();
         on_event(DemoEvent::Committed {
             id: done.committed.id,
-            position,
+            offsets: tracker.offsets(),
         });
         tokio::time::sleep(pause).await;
     }

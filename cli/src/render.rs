@@ -2,8 +2,9 @@
 //! `--json` (the schema in the README, "JSON output").
 
 use tidemark::ops::{
-    CompactReport, CopyReport, DeleteStreamReport, DescribeReport, DiffReport, LagReport, LagState,
-    LogReport, QuarantineSummary, ResetReport, StreamsReport, VerificationReport,
+    CompactReport, CopyReport, DeleteStreamReport, DescribeReport, DiffReport, ExportReport,
+    LagReport, LagState, LogReport, QuarantineSummary, ResetReport, StreamsReport,
+    VerificationReport,
 };
 use tidemark::{Checkpoint, Offsets, Writer};
 
@@ -134,7 +135,9 @@ pub(crate) fn log(report: &LogReport, out: &Out) -> CmdResult {
             continue;
         };
         rates.push(c.messages_per_second);
-        let note = if c.writer_claim {
+        let note = if let Some(action) = &c.operator_action {
+            action.clone()
+        } else if c.writer_claim {
             format!("writer {} claimed", writer_text(&c.writer))
         } else if c.writer_changed {
             format!("writer changed: {}", writer_text(&c.writer))
@@ -144,8 +147,12 @@ pub(crate) fn log(report: &LogReport, out: &Out) -> CmdResult {
         rows.push(vec![
             e.id.to_string(),
             output::time_ms(c.created_at_ms),
-            c.messages_since_previous
-                .map_or("-".into(), |p| format!("+{p}")),
+            match (c.messages_since_previous, c.messages_rewound) {
+                (Some(p), Some(r)) if r > 0 && p > 0 => format!("+{p} -{r}"),
+                (_, Some(r)) if r > 0 => format!("-{r}"),
+                (Some(p), _) => format!("+{p}"),
+                _ => "-".into(),
+            },
             if c.messages_per_second > 0.0 {
                 format!("{:.0}/s", c.messages_per_second)
             } else {
@@ -312,16 +319,33 @@ pub(crate) fn reset(report: &ResetReport, out: &Out) -> CmdResult {
                 c.before.map_or("-".into(), |o| o.to_string()),
                 c.after.to_string(),
                 c.change.map_or("new".into(), |d| format!("{d:+}")),
+                c.clamped.map_or(String::new(), |k| {
+                    let side = match k.to {
+                        tidemark::ops::ClampBound::LogEnd => "above",
+                        _ => "below",
+                    };
+                    format!("clamped: {} is {side} the {}", k.requested, k.to)
+                }),
             ]
         })
         .collect();
     let mut text = table(
-        &["topic", "partition", "before", "after", "change"],
+        &["topic", "partition", "before", "after", "change", ""],
         &rows,
         &[1, 2, 3, 4],
     );
+    let clamps = report
+        .changes
+        .iter()
+        .filter(|c| c.clamped.is_some())
+        .count();
+    if clamps > 0 {
+        text.push_str(&format!(
+            "{clamps} offset(s) clamped to the log range (or to 0 without a broker)\n"
+        ));
+    }
     match report.checkpoint_id {
-        Some(id) => text.push_str(&format!("written as checkpoint {id}\n")),
+        Some(id) => text.push_str(&format!("written as checkpoint {id} ({})\n", report.action)),
         None => {
             text.push_str("dry run: nothing written (add --execute to write a new checkpoint)\n")
         }
@@ -410,6 +434,31 @@ pub(crate) fn lag(report: &LagReport, watch: bool, out: &Out) -> CmdResult {
         ));
     }
     text.push('\n');
+    out.print(&text)
+}
+
+/// `tidemark export --to-kafka-group` and `--to-zookeeper`.
+pub(crate) fn export(report: &ExportReport, out: &Out) -> CmdResult {
+    if out.json {
+        return out.json(report);
+    }
+    let rows: Vec<Vec<String>> = report
+        .offsets
+        .iter()
+        .map(|(t, p, o)| vec![t.to_owned(), p.to_string(), o.to_string()])
+        .collect();
+    let mut text = table(&["topic", "partition", "offset"], &rows, &[1, 2]);
+    text.push_str(&if report.dry_run {
+        format!(
+            "dry run: nothing written to {} (add --execute to write checkpoint {})\n",
+            report.destination, report.checkpoint
+        )
+    } else {
+        format!(
+            "checkpoint {} written to {}\n",
+            report.checkpoint, report.destination
+        )
+    });
     out.print(&text)
 }
 

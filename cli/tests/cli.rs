@@ -378,15 +378,63 @@ fn reset_is_a_dry_run_until_executed() {
         assert!(text.contains("dry run"), "{text}");
         assert_eq!(t.open().latest("billing").unwrap().unwrap().id, 6);
 
-        let o = t.run(&["reset", u, "billing", "--to-checkpoint", "2", "--execute"]);
+        // The stream's writer committed just now: --execute is refused while it looks alive
+        // (the dry run already warns), and nothing is written.
+        let e = error(&t.run(&[
+            "reset",
+            u,
+            "billing",
+            "--to-checkpoint",
+            "2",
+            "--all-topics",
+            "--execute",
+        ]));
+        assert!(e.contains("looks alive") && e.contains("--force"), "{e}");
+        assert_eq!(t.open().latest("billing").unwrap().unwrap().id, 6);
+        let o = t.run(&[
+            "reset",
+            u,
+            "billing",
+            "--to-checkpoint",
+            "2",
+            "--all-topics",
+        ]);
+        assert!(
+            stderr(&o).contains("--execute would be refused"),
+            "{}",
+            stderr(&o)
+        );
+        let o = t.run(&[
+            "reset",
+            u,
+            "billing",
+            "--to-checkpoint",
+            "2",
+            "--all-topics",
+            "--execute",
+            "--force",
+        ]);
         let text = ok(&o);
-        // The reset's writer claims the stream (checkpoint 7), then writes checkpoint 8.
-        assert!(text.contains("written as checkpoint 8"), "{text}");
-        assert!(stderr(&o).contains("will be fenced"), "{}", stderr(&o));
+        // One checkpoint: a claim holding the new offsets, marked as the operator's action.
+        assert!(
+            text.contains("written as checkpoint 7 (reset --to-checkpoint 2)"),
+            "{text}"
+        );
+        assert!(stderr(&o).contains("is fenced"), "{}", stderr(&o));
         let latest = t.open().latest("billing").unwrap().unwrap();
-        assert_eq!(latest.id, 8);
+        assert_eq!(latest.id, 7);
+        assert_eq!(latest.writer.epoch, 7);
         assert_eq!(latest.offsets, offsets(100));
         assert_eq!(latest.metadata["sink"], b"part-7", "metadata carried over");
+        let action = String::from_utf8(latest.metadata["tidemark.operator"].clone()).unwrap();
+        assert!(
+            action.starts_with("reset --to-checkpoint 2 by "),
+            "{action}"
+        );
+        // log shows the action and the rewind, not "+0".
+        let text = ok(&t.run(&["log", u, "billing", "--limit", "1"]));
+        assert!(text.contains("reset --to-checkpoint 2 by "), "{text}");
+        assert!(text.contains("-1400"), "{text}");
         // History is never rewritten.
         assert_eq!(t.open().get("billing", 6).unwrap().offsets, offsets(450));
 
@@ -403,13 +451,78 @@ fn reset_is_a_dry_run_until_executed() {
         assert_eq!(j["dry_run"], true);
         assert_eq!(j["changes"][0]["after"], 5);
 
+        // Issue 11.3: a negative offset is refused by the dry run and by --execute, in both
+        // spellings, before anything is written (no claim).
+        for how in [&["--to-offset=-5"][..], &["--to-offset", "-5"]] {
+            for execute in [false, true] {
+                let mut args = vec!["reset", u, "billing", "--all-topics", "--force"];
+                args.extend_from_slice(how);
+                if execute {
+                    args.push("--execute");
+                }
+                let e = error(&t.run(&args));
+                assert!(e.contains("offset -5 cannot be written"), "{e}");
+                assert_eq!(t.open().latest("billing").unwrap().unwrap().id, 7);
+            }
+        }
+        // Issue 12: clamping below 0 is reported; unknown partitions are refused; a topic or
+        // --all-topics is required; --export prints the plan as CSV.
+        let text = ok(&t.run(&[
+            "reset",
+            u,
+            "billing",
+            "--shift-by",
+            "-100000",
+            "--topic",
+            "orders:0",
+        ]));
+        assert!(text.contains("clamped: -99900 is below the 0"), "{text}");
+        let j = json(&t.run(&[
+            "--json",
+            "reset",
+            u,
+            "billing",
+            "--shift-by",
+            "-100000",
+            "--topic",
+            "orders:0",
+        ]));
+        assert_eq!(j["changes"][0]["clamped"]["to"], "zero");
+        assert_eq!(j["changes"][0]["clamped"]["requested"], -99_900);
+        let e = error(&t.run(&[
+            "reset",
+            u,
+            "billing",
+            "--to-offset",
+            "5",
+            "--topic",
+            "orders:7",
+        ]));
+        assert!(e.contains("partition 7 is not in the checkpoint"), "{e}");
+        let text = ok(&t.run(&[
+            "reset",
+            u,
+            "billing",
+            "--to-offset",
+            "5",
+            "--topic",
+            "orders:7",
+            "--allow-new-partitions",
+            "--export",
+        ]));
+        assert_eq!(text, "orders,7,5\n");
+        let e = error(&t.run(&["reset", u, "billing", "--to-offset", "5"]));
+        assert!(e.contains("--all-topics"), "{e}");
+        let text = ok(&t.run(&["reset", u, "billing", "--to-current", "--all-topics"]));
+        assert!(text.contains("+0"), "{text}");
+
         // Conflicting or missing modes are usage errors.
         let e = error(&t.run(&["reset", u, "billing", "--to-offset", "5", "--shift-by", "1"]));
         assert!(e.contains("cannot be used with"), "{e}");
         let e = error(&t.run(&["reset", u, "billing"]));
         assert!(e.contains("required"), "{e}");
-        let e = error(&t.run(&["reset", u, "billing", "--to-earliest"]));
-        assert!(e.contains("--bootstrap-servers"), "{e}");
+        let e = error(&t.run(&["reset", u, "billing", "--to-earliest", "--all-topics"]));
+        assert!(e.contains("--bootstrap-server"), "{e}");
         let e = error(&t.run(&[
             "reset",
             u,
@@ -452,6 +565,40 @@ fn export_then_import_csv_round_trips_and_bad_csv_is_refused() {
         assert!(e.contains("listed twice (first on line 1)"), "{e}");
         let e = error(&t.run(&["import", u, "copy", "--from-csv", "/nonexistent.csv"]));
         assert!(e.contains("cannot read"), "{e}");
+        // One write, marked as the import.
+        let copy = t.open().latest("copy").unwrap().unwrap();
+        assert_eq!(copy.writer.epoch, copy.id);
+        let action = String::from_utf8(copy.metadata["tidemark.operator"].clone()).unwrap();
+        assert!(action.starts_with("import --from-csv "), "{action}");
+
+        // kafka-consumer-groups' multi-group export, with its header row.
+        std::fs::write(
+            &file,
+            "GROUP,TOPIC,PARTITION,OFFSET\nbilling,orders,0,11\nreports,orders,0,22\n",
+        )
+        .unwrap();
+        let e = error(&t.run(&["import", u, "groups", "--from-csv", f]));
+        assert!(
+            e.contains("2 consumer groups (billing, reports)") && e.contains("--group"),
+            "{e}"
+        );
+        let e = error(&t.run(&["import", u, "groups", "--from-csv", f, "--group", "nope"]));
+        assert!(e.contains("\"nope\" is not in the file"), "{e}");
+        ok(&t.run(&[
+            "import",
+            u,
+            "groups",
+            "--from-csv",
+            f,
+            "--group",
+            "reports",
+            "--execute",
+        ]));
+        let groups = t.open().latest("groups").unwrap().unwrap();
+        assert_eq!(groups.offsets.get("orders", 0), Some(22));
+        std::fs::write(&file, "topic,partition,offset\norders,0,5\n").unwrap();
+        let text = ok(&t.run(&["import", u, "groups", "--from-csv", f]));
+        assert!(text.contains("-17"), "{text}");
     }
 }
 
@@ -632,6 +779,7 @@ fn kafka_backed_subcommands_lag_reset_and_import_group() {
         url,
         "s",
         "--to-latest",
+        "--all-topics",
         "--bootstrap-servers",
         b,
     ]));
@@ -641,9 +789,11 @@ fn kafka_backed_subcommands_lag_reset_and_import_group() {
         url,
         "s",
         "--to-earliest",
+        "--all-topics",
         "--bootstrap-servers",
         b,
         "--execute",
+        "--force",
     ]));
     let c = store.latest("s").unwrap().unwrap();
     assert_eq!(
@@ -701,10 +851,31 @@ fn the_demo_runs_without_any_server() {
         .output()
         .unwrap();
     let text = ok(&o);
-    assert!(text.contains("killed with SIGKILL"), "{text}");
+    assert!(text.contains("SIGKILL"), "{text}");
     assert!(text.contains("resume plan from checkpoint"), "{text}");
     assert!(text.contains("every partition read to its end"), "{text}");
     assert!(text.contains("no problems"), "{text}");
+    assert!(text.contains("cargo install --path cli"), "{text}");
+    // The tally is counted, not written down: what run 1 processed past its last checkpoint
+    // is what was processed twice, and nothing was skipped.
+    let number = |after: &str| -> i64 {
+        let rest = &text[text
+            .find(after)
+            .unwrap_or_else(|| panic!("{after}: {text}"))
+            + after.len()..];
+        rest.split_whitespace().next().unwrap().parse().unwrap()
+    };
+    assert_eq!(number("messages in the topic"), 60_000);
+    assert_eq!(number("then"), number("processed twice"), "{text}");
+    assert!(number("processed twice") > 0, "{text}");
+    assert_eq!(number("skipped"), 0, "{text}");
+    assert_eq!(
+        number("processed  "),
+        60_000 + number("processed twice"),
+        "{text}"
+    );
+    // One screen: batch lines are collapsed.
+    assert!(text.lines().count() <= 40, "{text}");
 }
 
 #[test]
@@ -1072,7 +1243,7 @@ fn json_output_matches_the_readme_schema() {
             "diff" => run(&["diff", u, "billing", "2", "6"]),
             // Exit code 1: the damaged stream is a problem.
             "verify" => serde_json::from_slice(&t.run(&["--json", "verify", u]).stdout).unwrap(),
-            "reset" => run(&["reset", u, "billing", "--shift-by", "-1"]),
+            "reset" => run(&["reset", u, "billing", "--shift-by", "-1", "--all-topics"]),
             "export" => run(&["export", u, "billing", "--format", "json"]),
             // Needs a broker: checked in kafka_backed_subcommands_lag_reset_and_import_group.
             "lag" => continue,

@@ -34,10 +34,89 @@ use crate::Offsets;
 /// # Ok::<(), tidemark::import::ImportError>(())
 /// ```
 pub fn parse_csv(text: &str) -> Result<Offsets, ImportError> {
+    parse_csv_for_group(text, None)
+}
+
+/// Parses `kafka-consumer-groups` CSV of one group or several: `topic,partition,offset` lines,
+/// or `group,topic,partition,offset` lines (what `--export` prints for several groups), of
+/// which the lines of `group` are taken (`None`: the file must hold one group). A header row
+/// (`topic,partition,offset` or `group,topic,partition,offset`) is skipped.
+///
+/// Fails as [`parse_csv`] does, and with [`CsvProblem::SeveralGroups`] or
+/// [`CsvProblem::GroupNotFound`] (both listing the groups in the file).
+///
+/// ```
+/// use tidemark::import::csv::parse_csv_for_group;
+///
+/// let text = "GROUP,TOPIC,PARTITION,OFFSET\nbilling,orders,0,10\nreports,orders,0,7\n";
+/// assert_eq!(parse_csv_for_group(text, Some("reports"))?.get("orders", 0), Some(7));
+/// assert!(parse_csv_for_group(text, None).is_err());
+/// # Ok::<(), tidemark::import::ImportError>(())
+/// ```
+pub fn parse_csv_for_group(text: &str, group: Option<&str>) -> Result<Offsets, ImportError> {
+    let mut rows = records(text)?;
+    if rows.first().is_some_and(|(_, f)| is_header(f)) {
+        rows.remove(0);
+    }
+    if let Some((first_line, first)) = rows.first()
+        && first.len() == 4
+    {
+        let first_line = *first_line;
+        let groups: Vec<String> = rows
+            .iter()
+            .filter(|(_, f)| f.len() == 4)
+            .map(|(_, f)| f[0].clone())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let chosen = match group {
+            Some(g) if groups.iter().any(|x| x == g) => g.to_owned(),
+            Some(g) => {
+                return Err(ImportError::Csv {
+                    line: first_line,
+                    problem: CsvProblem::GroupNotFound {
+                        group: g.to_owned(),
+                        groups,
+                    },
+                });
+            }
+            None if groups.len() == 1 => groups[0].clone(),
+            None => {
+                return Err(ImportError::Csv {
+                    line: first_line,
+                    problem: CsvProblem::SeveralGroups { groups },
+                });
+            }
+        };
+        rows = rows
+            .into_iter()
+            .filter(|(_, f)| f.len() != 4 || f[0] == chosen)
+            .map(|(line, mut f)| {
+                if f.len() == 4 {
+                    f.remove(0);
+                }
+                (line, f)
+            })
+            .collect();
+    }
+    offsets_from(rows)
+}
+
+/// Whether a record is a header row: its last two fields name the partition and the offset.
+fn is_header(fields: &[String]) -> bool {
+    let [.., partition, offset] = fields else {
+        return false;
+    };
+    (fields.len() == 3 || fields.len() == 4)
+        && partition.eq_ignore_ascii_case("partition")
+        && offset.eq_ignore_ascii_case("offset")
+}
+
+fn offsets_from(rows: Vec<(usize, Vec<String>)>) -> Result<Offsets, ImportError> {
     let mut offsets = Offsets::new();
     // (topic, partition) -> line where it was first seen, to report duplicates.
     let mut seen: BTreeMap<(String, i32), usize> = BTreeMap::new();
-    for (line, fields) in records(text)? {
+    for (line, fields) in rows {
         let fail = |problem| ImportError::Csv { line, problem };
         let [topic, partition, offset] = &fields[..] else {
             return Err(fail(CsvProblem::FieldCount {

@@ -34,13 +34,13 @@ use std::path::PathBuf;
 #[cfg(feature = "zookeeper")]
 use std::time::Duration;
 
-pub use csv::{parse_csv, write_csv};
+pub use csv::{parse_csv, parse_csv_for_group, write_csv};
 pub use spark::{
     SPARK_OFFSETS_VERSION, SparkImport, SparkSource, SparkSourceKind, read_spark_batch,
     read_spark_checkpoint, spark_completed_batches,
 };
 #[cfg(feature = "zookeeper")]
-pub use zookeeper::{ZOOKEEPER_TIMEOUT, ZookeeperImport, read_zookeeper};
+pub use zookeeper::{ZOOKEEPER_TIMEOUT, ZookeeperImport, read_zookeeper, write_zookeeper};
 
 /// Why offsets could not be imported.
 #[derive(Debug, thiserror::Error)]
@@ -266,6 +266,21 @@ pub enum CsvProblem {
     /// Something other than spaces follows a quoted field's closing quote.
     #[error("text after the closing quote of a quoted field")]
     TextAfterQuote,
+    /// The file (`group,topic,partition,offset`) holds several consumer groups and none was
+    /// chosen.
+    #[error("the file holds the offsets of {} consumer groups ({}): choose one with --group", groups.len(), groups.join(", "))]
+    SeveralGroups {
+        /// The groups in the file, sorted.
+        groups: Vec<String>,
+    },
+    /// The group asked for is not in the file.
+    #[error("consumer group {group:?} is not in the file (it holds: {})", groups.join(", "))]
+    GroupNotFound {
+        /// The group asked for.
+        group: String,
+        /// The groups in the file, sorted.
+        groups: Vec<String>,
+    },
 }
 
 /// What is wrong with a line of a Spark offsets file, in [`ImportError::SparkMalformed`].

@@ -106,6 +106,52 @@ pub async fn read_zookeeper(
     })
 }
 
+/// Writes `offsets` where Kafka's old consumers kept them and Burrow and other monitors read
+/// them, `/consumers/<group>/offsets/<topic>/<partition>` (decimal text, the next offset to
+/// consume; under `chroot` when given, created if missing), creating the nodes that are
+/// missing and overwriting the others. Returns the offsets folder's full path. Each node is written on its own (no
+/// ZooKeeper transaction): a failure part way leaves the nodes before it written.
+pub async fn write_zookeeper(
+    connect: &str,
+    group: &str,
+    chroot: Option<&str>,
+    offsets: &Offsets,
+) -> Result<String, ImportError> {
+    check_group(group)?;
+    let chroot = match chroot {
+        Some(c) => check_chroot(c)?,
+        None => None,
+    };
+    for (topic, _) in offsets.topics() {
+        check_topic(topic)?;
+    }
+    if let Some(root) = &chroot {
+        Zk::connect(connect, None)
+            .await?
+            .create_path(root, None)
+            .await?;
+    }
+    let zk = Zk::connect(connect, chroot).await?;
+    let offsets_path = format!("/consumers/{group}/offsets");
+    for (topic, partition, offset) in offsets.iter() {
+        let path = format!("{offsets_path}/{topic}/{partition}");
+        zk.put(&path, offset.to_string().as_bytes()).await?;
+    }
+    Ok(zk.full(&offsets_path))
+}
+
+/// A topic name that is one ZooKeeper path segment.
+fn check_topic(topic: &str) -> Result<(), ImportError> {
+    if topic.contains('/') || topic == "." || topic == ".." || topic.chars().any(char::is_control) {
+        return Err(ImportError::InvalidArgument {
+            what: "topic",
+            value: topic.to_owned(),
+            reason: "cannot be a zookeeper path segment",
+        });
+    }
+    Ok(())
+}
+
 fn check_group(group: &str) -> Result<(), ImportError> {
     let reason = if group.is_empty() {
         "is empty"
@@ -254,6 +300,61 @@ impl Zk {
     async fn get(&self, path: &str) -> Result<Option<Vec<u8>>, ImportError> {
         let data = self.call("get", path, self.client.get_data(path)).await?;
         Ok(data.map(|(data, _stat)| data))
+    }
+
+    /// Sets a node's data, creating it and its missing parents (persistent, open ACL).
+    async fn put(&self, path: &str, data: &[u8]) -> Result<(), ImportError> {
+        let set = self.client.set_data(path, data, None);
+        if self.call("set", path, set).await?.is_some() {
+            return Ok(());
+        }
+        self.create_path(path, Some(data)).await
+    }
+
+    /// Creates the missing nodes of `path` (persistent, open ACL), the last one holding `data`
+    /// (set when it exists already); with no data, an existing node is left as it is.
+    async fn create_path(&self, path: &str, data: Option<&[u8]>) -> Result<(), ImportError> {
+        use zookeeper_client::{Acls, CreateMode};
+        let options = CreateMode::Persistent.with_acls(Acls::anyone_all());
+        let mut parent = String::new();
+        let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+        for (i, segment) in segments.iter().enumerate() {
+            parent.push('/');
+            parent.push_str(segment);
+            let last = i + 1 == segments.len();
+            let bytes: &[u8] = if last { data.unwrap_or_default() } else { b"" };
+            match tokio::time::timeout(
+                ZOOKEEPER_TIMEOUT,
+                self.client.create(&parent, bytes, &options),
+            )
+            .await
+            {
+                Err(_) => {
+                    return Err(ImportError::ZookeeperTimeout {
+                        connect: self.connect.clone(),
+                        operation: "create",
+                        path: self.full(&parent),
+                        after: ZOOKEEPER_TIMEOUT,
+                    });
+                }
+                Ok(Ok(_)) => {}
+                Ok(Err(ZkError::NodeExists)) => {
+                    // Created by someone else in between: set it.
+                    if let (true, Some(data)) = (last, data) {
+                        let set = self.client.set_data(path, data, None);
+                        self.call("set", path, set).await?;
+                    }
+                }
+                Ok(Err(source)) => {
+                    return Err(ImportError::Zookeeper {
+                        operation: "create",
+                        path: self.full(&parent),
+                        source,
+                    });
+                }
+            }
+        }
+        Ok(())
     }
 
     async fn exists(&self, path: &str) -> Result<bool, ImportError> {

@@ -41,6 +41,7 @@
 //! # }
 //! ```
 
+mod client;
 mod rebalance;
 
 use std::time::Duration;
@@ -55,6 +56,10 @@ use crate::plan::{
 use crate::store::{Committed, NewCheckpoint, StoreError, StreamWriter};
 use crate::{Checkpoint, Offsets};
 
+pub use client::{
+    DEFAULT_TIMEOUT, GroupMember, KafkaOptions, ToolConsumer, ToolContext, connect, group_members,
+    parse_properties, parse_property, read_properties_file,
+};
 pub use rebalance::PlannedRebalance;
 
 /// Why a Kafka-side step failed.
@@ -73,6 +78,30 @@ pub enum KafkaIntegrationError {
     /// The policy refuses to resume (data loss, offsets beyond the log).
     #[error(transparent)]
     Plan(#[from] PlanError),
+    /// No broker answered within the timeout.
+    #[error(
+        "cannot reach Kafka at {bootstrap} (security.protocol={security_protocol}, timeout {timeout:?}): {reason}; \
+         check the address and port, that this port is a listener for {security_protocol} \
+         (set security.protocol, sasl.* and ssl.* with --command-config FILE or -X key=value)"
+    )]
+    Unreachable {
+        /// The bootstrap servers tried.
+        bootstrap: String,
+        /// The security protocol used.
+        security_protocol: String,
+        /// How long it waited.
+        timeout: Duration,
+        /// What librdkafka last reported.
+        reason: String,
+    },
+    /// A client property is malformed or unknown to librdkafka.
+    #[error("client property{}: {reason}", line.map(|l| format!(" (line {l})")).unwrap_or_default())]
+    Property {
+        /// The line of the properties file, if it came from one.
+        line: Option<usize>,
+        /// What is wrong.
+        reason: String,
+    },
 }
 
 pub(crate) fn kafka(operation: &'static str) -> impl FnOnce(KafkaError) -> KafkaIntegrationError {
@@ -325,17 +354,16 @@ where
     })
 }
 
-/// The consumer type [`tool_consumer`] returns.
-pub type ToolConsumer = rdkafka::consumer::BaseConsumer;
-
-/// A consumer for tools (inspection, resets): no automatic commits.
+/// A consumer for tools (inspection, resets) with default [`KafkaOptions`]: no automatic
+/// commits; it does not check that the cluster answers (see [`connect`]).
 pub fn tool_consumer(bootstrap: &str, group: &str) -> Result<ToolConsumer, KafkaIntegrationError> {
     rdkafka::ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
         .set("group.id", group)
         .set("enable.auto.commit", "false")
         .set("enable.auto.offset.store", "false")
-        .create()
+        .set_log_level(rdkafka::config::RDKafkaLogLevel::Debug)
+        .create_with_context(ToolContext::default())
         .map_err(kafka("connect"))
 }
 
@@ -380,11 +408,11 @@ where
 
 /// A consumer group's committed offsets over every non-internal topic of the cluster.
 pub fn group_offsets(
-    bootstrap: &str,
+    options: &KafkaOptions,
     group: &str,
-    timeout: Duration,
 ) -> Result<Offsets, KafkaIntegrationError> {
-    let consumer = tool_consumer(bootstrap, group)?;
+    let timeout = options.timeout;
+    let consumer = connect(options, group)?;
     let metadata = consumer
         .fetch_metadata(None, timeout)
         .map_err(kafka("metadata"))?;

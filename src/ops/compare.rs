@@ -251,6 +251,9 @@ pub struct Progress {
     /// Messages consumed: the sum over the newer checkpoint's partitions of the positive
     /// offset deltas (a partition new in it, or moved back, counts 0).
     pub messages: i64,
+    /// Messages moved back: the sum of the negative offset deltas, as a positive number (a
+    /// reset or rewind; 0 for ordinary progress).
+    pub rewound: i64,
     /// Seconds between the two checkpoints' creation times (0 when the newer is not later).
     pub seconds: f64,
     /// `messages / seconds`, or 0 when no time passed.
@@ -271,8 +274,23 @@ pub fn progress(older: &Checkpoint, newer: &Checkpoint) -> Progress {
     let messages = newer
         .offsets
         .iter()
-        .map(|(t, p, o)| (o - older.offsets.get(t, p).unwrap_or(o)).max(0))
-        .sum();
+        .map(|(t, p, o)| {
+            o.saturating_sub(older.offsets.get(t, p).unwrap_or(o))
+                .max(0)
+        })
+        .fold(0i64, i64::saturating_add);
+    let rewound = newer
+        .offsets
+        .iter()
+        .map(|(t, p, o)| {
+            older
+                .offsets
+                .get(t, p)
+                .unwrap_or(o)
+                .saturating_sub(o)
+                .max(0)
+        })
+        .fold(0i64, i64::saturating_add);
     let seconds = newer.created_at_ms.saturating_sub(older.created_at_ms) as f64 / 1000.0;
     let messages_per_second = if seconds > 0.0 {
         messages as f64 / seconds
@@ -281,6 +299,7 @@ pub fn progress(older: &Checkpoint, newer: &Checkpoint) -> Progress {
     };
     Progress {
         messages,
+        rewound,
         seconds,
         messages_per_second,
     }

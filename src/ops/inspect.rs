@@ -143,6 +143,9 @@ pub struct LogCheckpoint {
     /// Messages consumed since the previous checkpoint ([`progress`]); `None` for the oldest
     /// listed, or when the previous one cannot be read.
     pub messages_since_previous: Option<i64>,
+    /// Messages moved back since the previous checkpoint (a reset, a rewind), as a positive
+    /// number.
+    pub messages_rewound: Option<i64>,
     /// Messages per second since the previous checkpoint (0 when unknown).
     pub messages_per_second: f64,
     /// Its writer.
@@ -151,6 +154,9 @@ pub struct LogCheckpoint {
     pub writer_claim: bool,
     /// Whether its writer differs from the previous checkpoint's.
     pub writer_changed: bool,
+    /// The operator's action it records, e.g. `reset --shift-by -100 by ops@host-1` (a
+    /// checkpoint written by `reset` or `import`; LAYOUT.md §3).
+    pub operator_action: Option<String>,
 }
 
 /// One checkpoint of a [`LogReport`].
@@ -247,10 +253,15 @@ pub async fn log(store: &Store, stream: &str, query: &HistoryQuery) -> Result<Lo
                 created_at_ms: checkpoint.created_at_ms,
                 batch_time_ms: checkpoint.batch_time_ms,
                 messages_since_previous: p.map(|p| p.messages),
+                messages_rewound: p.map(|p| p.rewound),
                 messages_per_second: p.map_or(0.0, |p| p.messages_per_second),
                 writer: checkpoint.writer.clone(),
                 writer_claim: checkpoint.writer.epoch == checkpoint.id,
                 writer_changed: older.is_some_and(|o| o.writer.epoch != checkpoint.writer.epoch),
+                operator_action: checkpoint
+                    .metadata
+                    .get(crate::store::OPERATOR_ACTION_KEY)
+                    .map(|v| String::from_utf8_lossy(v).into_owned()),
             }),
         });
     }

@@ -32,38 +32,48 @@
 //!     &ops::ResetInputs::default(),
 //! )?;
 //! assert_eq!(plan.changes[0].after, 200);
-//! let report = plan.execute(&store).await?;
+//! // The writer above committed just now: it looks alive, so executing needs `force`.
+//! let report = plan.execute(&store, &ops::Execution::default().force(true)).await?;
 //! assert_eq!(store.get("billing", report.checkpoint_id.unwrap()).await?.offsets.get("orders", 0), Some(200));
 //! # Ok::<(), ops::OpsError>(())
 //! # }).unwrap();
 //! ```
 
 mod compare;
+mod export;
 mod inspect;
+mod liveness;
 mod operator;
 mod reset;
+mod tally;
 mod time;
 
 pub use compare::{
     DiffReport, LagReport, LagState, NewPartitionLag, PartitionDiff, PartitionLag, Progress, diff,
     lag, progress,
 };
+pub use export::ExportReport;
+#[cfg(feature = "kafka")]
+pub use export::export_to_kafka_group;
+#[cfg(feature = "zookeeper")]
+pub use export::export_to_zookeeper;
 pub use inspect::{
     CompactReport, DamagedEntry, LogCheckpoint, LogEntry, LogReport, StreamSummary,
     StreamVerification, StreamsReport, VerificationReport, checkpoint_at, compact,
     compact_with_progress, latest, log, streams, verify,
 };
+pub use liveness::{DEFAULT_ALIVE_WINDOW, Liveness, writer_liveness};
 pub use operator::{
-    ALIVE_WINDOW, CopyReport, DeleteStreamReport, DescribeReport, QuarantineSummary,
-    StreamDescription, closest, copy, delete_stream, describe, get, quarantine, require_stream,
-    require_streams, writer_alive,
+    CopyReport, DeleteStreamReport, DescribeReport, QuarantineSummary, StreamDescription, closest,
+    copy, delete_stream, describe, get, quarantine, require_stream, require_streams,
 };
 #[cfg(feature = "kafka")]
 pub use reset::kafka_inputs;
 pub use reset::{
-    OffsetChange, ResetInputs, ResetPlan, ResetReport, ResetTo, Scope, load_inputs, plan_import,
-    plan_reset, rewind,
+    Clamp, ClampBound, Execution, GroupCheck, OffsetChange, ResetInputs, ResetPlan, ResetReport,
+    ResetTo, Scope, load_inputs, plan_import, plan_reset, rewind,
 };
+pub use tally::{ReadTally, RunRead, ahead, tally, total};
 pub use time::{DURATION_FORMS, TIME_FORMS, TimeError, parse_duration, parse_time};
 
 use crate::store::StoreError;
@@ -130,19 +140,6 @@ pub enum OpsError {
         /// How many checkpoint objects are present.
         count: usize,
     },
-    /// The stream's writer looks alive (it wrote within the window): refused unless forced.
-    #[error(
-        "stream={stream}: last written {}s ago, within {}s: its writer looks alive; stop it first (or force)",
-        age_ms / 1000, window_ms / 1000
-    )]
-    WriterAlive {
-        /// The stream.
-        stream: String,
-        /// How long ago it was last written, in ms.
-        age_ms: u64,
-        /// The window, in ms.
-        window_ms: u64,
-    },
     /// A copy's destination stream already holds objects: nothing was written.
     #[error(
         "stream {stream:?} already exists in {store} ({objects} objects): nothing copied; choose another name or delete it first"
@@ -187,6 +184,35 @@ pub enum OpsError {
         /// What is missing.
         needs: &'static str,
     },
+    /// A partition is neither in the base checkpoint nor in the cluster (refused unless
+    /// allowed with [`Scope::allow_new_partitions`]).
+    #[error("topic {topic:?} partition {partition} is not in the checkpoint{}; check the name, or allow it with --allow-new-partitions", if *cluster_checked { " nor in the cluster" } else { " (give a broker to check the cluster)" })]
+    UnknownPartition {
+        /// The topic.
+        topic: String,
+        /// The partition.
+        partition: i32,
+        /// Whether the cluster was asked.
+        cluster_checked: bool,
+    },
+    /// The stream's writer looks alive: writing would fence it mid-stream.
+    #[error("stream={stream}: its writer {} {} looks alive (checkpoint {} written {}s ago, within {}s); stop it first, or give --force", writer.app_name, writer.app_version, liveness.checkpoint, liveness.age_ms / 1000, liveness.window_ms / 1000)]
+    WriterAlive {
+        /// The stream.
+        stream: String,
+        /// Its newest checkpoint's writer.
+        writer: Box<crate::Writer>,
+        /// Why it looks alive.
+        liveness: Liveness,
+    },
+    /// The consumer group has members: writing would race them.
+    #[error("consumer group {group:?} has {} active member(s): {}; stop them first, or give --force", members.len(), members.join(", "))]
+    GroupActive {
+        /// The group.
+        group: String,
+        /// Its members (`client-id on host`).
+        members: Vec<String>,
+    },
     /// A new offset would be negative, or a partition number is negative.
     #[error("topic {topic:?} partition {partition}: offset {offset} cannot be written")]
     InvalidOffset {
@@ -207,6 +233,9 @@ pub enum OpsError {
         #[source]
         source: crate::format::FormatError,
     },
+    /// Reading or writing another system's offsets failed (ZooKeeper, a CSV file).
+    #[error(transparent)]
+    Import(#[from] crate::import::ImportError),
     /// Kafka failed.
     #[cfg(feature = "kafka")]
     #[error(transparent)]

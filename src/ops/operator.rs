@@ -8,13 +8,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
+use super::writer_liveness;
 use super::{DamagedEntry, OpsError};
 use crate::store::{SkippedObject, Store, StoreError};
 use crate::{Checkpoint, Writer};
-
-/// A stream's writer looks alive when the stream's newest checkpoint was written less than
-/// this long ago (5 minutes). A writer that commits less often than this looks stopped.
-pub const ALIVE_WINDOW: Duration = Duration::from_secs(300);
 
 fn ms(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH)
@@ -220,7 +217,7 @@ pub async fn describe(
             created_at_ms: c.map(|c| c.created_at_ms),
             batch_time_ms: c.map(|c| c.batch_time_ms),
             writer: c.map(|c| c.writer.clone()),
-            writer_alive: writer_alive(last_write, alive_window, now),
+            writer_alive: c.is_some_and(|c| writer_liveness(c, ms(now), alive_window).alive),
             alive_window_ms: ms(UNIX_EPOCH + alive_window),
             topics: c.map_or_else(Vec::new, |c| {
                 c.offsets.topics().map(|(t, _)| t.clone()).collect()
@@ -236,12 +233,6 @@ pub async fn describe(
         });
     }
     Ok(DescribeReport { streams })
-}
-
-/// Whether a stream last written at `last_write` looks alive at `now`: written less than
-/// `window` ago (a clock a little ahead of `now` counts as just written).
-pub fn writer_alive(last_write: Option<SystemTime>, window: Duration, now: SystemTime) -> bool {
-    last_write.is_some_and(|t| now.duration_since(t).map_or(true, |age| age < window))
 }
 
 /// What `tidemark delete-stream` deleted (or, in a dry run, would delete).
@@ -264,13 +255,14 @@ pub struct DeleteStreamReport {
     pub foreign_left: Vec<String>,
     /// When the stream was last written (ms since the epoch).
     pub last_write_ms: Option<u64>,
-    /// Whether its writer looked alive ([`ALIVE_WINDOW`]).
+    /// Whether its writer looked alive ([`writer_liveness`]).
     pub writer_alive: bool,
 }
 
 /// Deletes `stream` ([`Store::delete_stream`]: checkpoints, hint, temporary files), unless
 /// `dry_run`; foreign objects are left and reported. Refuses with [`OpsError::WriterAlive`]
-/// when the stream was written within `alive_window` of `now`, unless `force`.
+/// when its writer looks alive at `now` ([`writer_liveness`] with `alive_window`), unless
+/// `force`.
 pub async fn delete_stream(
     store: &Store,
     stream: &str,
@@ -282,6 +274,10 @@ pub async fn delete_stream(
     require_stream(store, stream).await?;
     let listing = store.list(stream).await?;
     let last_write = listing.checkpoints.iter().map(|c| c.committed_at).max();
+    let liveness = store.latest(stream).await?.map(|c| {
+        let liveness = writer_liveness(&c, ms(now), alive_window);
+        (c.writer, liveness)
+    });
     let ids = listing.checkpoints.iter().map(|c| c.id);
     let report = DeleteStreamReport {
         stream: stream.to_owned(),
@@ -293,14 +289,14 @@ pub async fn delete_stream(
         temporary: listing.temporary.iter().map(|t| t.0.clone()).collect(),
         foreign_left: listing.foreign,
         last_write_ms: last_write.map(ms),
-        writer_alive: writer_alive(last_write, alive_window, now),
+        writer_alive: liveness.as_ref().is_some_and(|(_, l)| l.alive),
     };
     if !dry_run {
-        if report.writer_alive && !force {
+        if let Some((writer, liveness)) = liveness.filter(|(_, l)| l.alive && !force) {
             return Err(OpsError::WriterAlive {
                 stream: stream.to_owned(),
-                age_ms: last_write.map_or(0, |t| ms(now).saturating_sub(ms(t))),
-                window_ms: ms(UNIX_EPOCH + alive_window),
+                writer: Box::new(writer),
+                liveness,
             });
         }
         store.delete_stream(stream).await?;

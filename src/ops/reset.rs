@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::OpsError;
 use crate::plan::ClusterState;
-use crate::store::{NewCheckpoint, Store, WriterConfig};
+use crate::store::{Clock, NewCheckpoint, OPERATOR_ACTION_KEY, Store, WriterConfig};
 use crate::{Checkpoint, Offsets, format};
 
 /// Which partitions a reset touches: every partition of the base checkpoint ([`Scope::all`]),
@@ -16,6 +16,9 @@ use crate::{Checkpoint, Offsets, format};
 pub struct Scope {
     /// Topic → partitions (empty: the whole topic).
     topics: BTreeMap<String, Vec<i32>>,
+    /// Whether partitions neither in the base checkpoint nor in the cluster may be written.
+    #[serde(skip)]
+    allow_new: bool,
 }
 
 impl Scope {
@@ -41,6 +44,13 @@ impl Scope {
         list.extend(partitions);
         list.sort_unstable();
         list.dedup();
+        self
+    }
+
+    /// Allows partitions that are neither in the base checkpoint nor in the cluster (by
+    /// default such a partition is refused: a typo, or a topic of another cluster).
+    pub fn allow_new_partitions(mut self) -> Self {
+        self.allow_new = true;
         self
     }
 
@@ -100,6 +110,8 @@ pub enum ResetTo {
     Checkpoint(u64),
     /// These offsets (a CSV file, say), for the partitions the scope selects.
     Offsets(Offsets),
+    /// The current offsets (with the cluster's watermarks: clamped to the log range).
+    Current,
 }
 
 impl ResetTo {
@@ -114,7 +126,24 @@ impl ResetTo {
             ResetTo::ByDuration(_) => "--by-duration",
             ResetTo::Checkpoint(_) => "--to-checkpoint",
             ResetTo::Offsets(_) => "--from-file",
+            ResetTo::Current => "--to-current",
         }
+    }
+
+    /// The mode with its argument, as the command line gives it (`--shift-by -100`): what
+    /// the checkpoint a reset writes records as the operator's action.
+    pub fn describe(&self) -> String {
+        let arg = match self {
+            ResetTo::Offset(n) | ResetTo::ShiftBy(n) => format!(" {n}"),
+            ResetTo::Datetime(_) => format!(
+                " {}",
+                self.time_ms(SystemTime::UNIX_EPOCH).unwrap_or_default()
+            ),
+            ResetTo::ByDuration(d) => format!(" {}s", d.as_secs()),
+            ResetTo::Checkpoint(id) => format!(" {id}"),
+            _ => String::new(),
+        };
+        format!("{}{arg}", self.flag())
     }
 
     /// Whether the mode needs data from the Kafka cluster.
@@ -189,9 +218,9 @@ pub async fn load_inputs(
     Ok(inputs)
 }
 
-/// Asks Kafka what a reset mode needs (blocking): the watermarks of the scope's topics and,
-/// for the time modes, the first offset at or after the time (`now` anchors
-/// [`ResetTo::ByDuration`]). Modes that do not ask the cluster get empty inputs.
+/// Asks Kafka what a reset needs (blocking): the watermarks of the scope's topics (every
+/// mode: the plan clamps to the log range and checks that partitions exist) and, for the time
+/// modes, the first offset at or after the time (`now` anchors [`ResetTo::ByDuration`]).
 #[cfg(feature = "kafka")]
 pub fn kafka_inputs<K, C>(
     consumer: &K,
@@ -206,10 +235,12 @@ where
     C: rdkafka::consumer::ConsumerContext,
 {
     let mut inputs = ResetInputs::default();
-    if !to.asks_cluster() {
-        return Ok(inputs);
+    let mut topics = scope.topics(&base.offsets);
+    if let ResetTo::Offsets(given) = to {
+        topics.extend(given.topics().map(|(t, _)| t.as_str()));
+        topics.sort_unstable();
+        topics.dedup();
     }
-    let topics = scope.topics(&base.offsets);
     let cluster = crate::kafka::cluster_state(consumer, &topics, timeout)?;
     if let Some(ms) = to.time_ms(now) {
         let targets = scope.partitions(&base.offsets, Some(&cluster));
@@ -285,7 +316,14 @@ pub fn plan_reset(
         ResetTo::ShiftBy(n) => {
             for (t, p) in scope.partitions(current, None) {
                 let o = current.get(&t, p).unwrap_or(0);
-                changes.insert(t, p, o.saturating_add(*n).max(0));
+                changes.insert(t, p, o.saturating_add(*n));
+            }
+        }
+        ResetTo::Current => {
+            for (t, p) in scope.partitions(current, None) {
+                if let Some(o) = current.get(&t, p) {
+                    changes.insert(t, p, o);
+                }
             }
         }
         ResetTo::Earliest | ResetTo::Latest => {
@@ -324,7 +362,23 @@ pub fn plan_reset(
             }
         }
     }
-    ResetPlan::new("reset", &base.stream, Some(base), changes)
+    let checks = Checks {
+        cluster: inputs.cluster.as_ref(),
+        clamp_negative: matches!(to, ResetTo::ShiftBy(_)),
+        allow_new: scope.allow_new,
+    };
+    let plan = ResetPlan::new("reset", &base.stream, Some(base), changes, &checks)?;
+    Ok(plan.with_description(format!("reset {}", to.describe())))
+}
+
+/// What [`ResetPlan::new`] checks besides the format's rules.
+struct Checks<'a> {
+    /// The cluster's watermarks: offsets are clamped to the log range, partitions must exist.
+    cluster: Option<&'a ClusterState>,
+    /// A negative offset is clamped to 0 (computed by `--shift-by`) rather than refused.
+    clamp_negative: bool,
+    /// Partitions neither in the base nor in the cluster are allowed.
+    allow_new: bool,
 }
 
 /// Plans an import: `imported` offsets written over the stream's latest checkpoint `base`
@@ -334,7 +388,12 @@ pub fn plan_import(
     base: Option<&Checkpoint>,
     imported: Offsets,
 ) -> Result<ResetPlan, OpsError> {
-    ResetPlan::new("import", stream, base, imported)
+    let checks = Checks {
+        cluster: None,
+        clamp_negative: false,
+        allow_new: true,
+    };
+    ResetPlan::new("import", stream, base, imported, &checks)
 }
 
 /// Plans rewinding `stream` to its checkpoint `id`: every partition of that checkpoint gets
@@ -361,6 +420,42 @@ pub struct OffsetChange {
     pub after: i64,
     /// `after - before`, when it had an offset.
     pub change: Option<i64>,
+    /// Set when the offset asked for was outside the log range (or below 0) and `after` was
+    /// clamped to it.
+    pub clamped: Option<Clamp>,
+}
+
+/// An offset moved into range: what was asked for and the bound it was clamped to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct Clamp {
+    /// The offset asked for.
+    pub requested: i64,
+    /// The bound: `log_start`, `log_end`, or `zero` (no broker given).
+    pub to: ClampBound,
+}
+
+/// The bound an offset was clamped to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ClampBound {
+    /// The partition's log start (its oldest offset still in the log).
+    LogStart,
+    /// The partition's log end (the next offset to be written).
+    LogEnd,
+    /// Zero: the offset was negative and no broker was given to know the log start.
+    Zero,
+}
+
+impl std::fmt::Display for ClampBound {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ClampBound::LogStart => "log start",
+            ClampBound::LogEnd => "log end",
+            ClampBound::Zero => "0",
+        })
+    }
 }
 
 /// A planned reset or import: the new offsets, validated, not written yet.
@@ -375,6 +470,8 @@ pub struct ResetPlan {
     pub base_id: Option<u64>,
     /// Each changed partition, sorted.
     pub changes: Vec<OffsetChange>,
+    /// The operator's action, as the written checkpoint records it (`reset --shift-by -100`).
+    pub action: String,
     #[serde(skip)]
     next: Offsets,
     #[serde(skip)]
@@ -389,6 +486,7 @@ impl ResetPlan {
         stream: &str,
         base: Option<&Checkpoint>,
         changes: Offsets,
+        checks: &Checks<'_>,
     ) -> Result<ResetPlan, OpsError> {
         if changes.is_empty() {
             return Err(OpsError::NothingSelected {
@@ -397,14 +495,35 @@ impl ResetPlan {
         }
         let mut next = base.map(|b| b.offsets.clone()).unwrap_or_default();
         let mut list = Vec::with_capacity(changes.partition_count());
-        for (topic, partition, after) in changes.iter() {
-            if after < 0 || partition < 0 {
-                return Err(OpsError::InvalidOffset {
+        for (topic, partition, requested) in changes.iter() {
+            let invalid = || OpsError::InvalidOffset {
+                topic: topic.to_owned(),
+                partition,
+                offset: requested,
+            };
+            if partition < 0 || (requested < 0 && !checks.clamp_negative) {
+                return Err(invalid());
+            }
+            let in_base = base.is_some_and(|b| b.offsets.get(topic, partition).is_some());
+            let range = checks
+                .cluster
+                .and_then(|c| c.topic(topic))
+                .and_then(|ps| ps.get(&partition))
+                .copied();
+            if !in_base && range.is_none() && !checks.allow_new {
+                return Err(OpsError::UnknownPartition {
                     topic: topic.to_owned(),
                     partition,
-                    offset: after,
+                    cluster_checked: checks.cluster.is_some(),
                 });
             }
+            let clamp = |to| Some(Clamp { requested, to });
+            let (after, clamped) = match range {
+                Some(wm) if requested < wm.low => (wm.low, clamp(ClampBound::LogStart)),
+                Some(wm) if requested > wm.high => (wm.high, clamp(ClampBound::LogEnd)),
+                _ if requested < 0 => (0, clamp(ClampBound::Zero)),
+                _ => (requested, None),
+            };
             let before = next.insert(topic, partition, after);
             list.push(OffsetChange {
                 topic: topic.to_owned(),
@@ -412,6 +531,7 @@ impl ResetPlan {
                 before,
                 after,
                 change: before.map(|b| after.saturating_sub(b)),
+                clamped,
             });
         }
         let plan = ResetPlan {
@@ -419,6 +539,7 @@ impl ResetPlan {
             stream: stream.to_owned(),
             base_id: base.map(|b| b.id),
             changes: list,
+            action: operation.to_owned(),
             next,
             batch_time_ms: base.map_or(0, |b| b.batch_time_ms),
             metadata: base.map(|b| b.metadata.clone()).unwrap_or_default(),
@@ -426,6 +547,10 @@ impl ResetPlan {
         // Every rule of the format, checked on the checkpoint as it will be written.
         let mut check = Checkpoint::new(stream, plan.next.clone()).with_id(u64::MAX);
         check.metadata = plan.metadata.clone();
+        check.metadata.insert(
+            OPERATOR_ACTION_KEY.to_owned(),
+            vec![b'x'; MAX_ACTION_BYTES + 64],
+        );
         format::encode(&check).map_err(|source| OpsError::Invalid {
             stream: stream.to_owned(),
             source,
@@ -443,17 +568,74 @@ impl ResetPlan {
         self.report(None)
     }
 
-    /// Writes the plan as a new checkpoint of the stream, by a new writer named
-    /// `tidemark <operation>` (which fences any writer still running on the stream), keeping
-    /// the base checkpoint's batch time and metadata. Either the whole checkpoint is committed
-    /// or nothing is (the plan was validated when made); a failure to open the writer or to
-    /// commit is returned as is.
-    pub async fn execute(&self, store: &Store) -> Result<ResetReport, OpsError> {
+    /// Sets the operator's action the written checkpoint records (`import --from-csv
+    /// offsets.csv`); [`plan_reset`] sets it from the mode, [`plan_import`] to `import`.
+    pub fn with_description(mut self, action: impl Into<String>) -> Self {
+        let mut action: String = action.into();
+        if action.len() > MAX_ACTION_BYTES {
+            let mut end = MAX_ACTION_BYTES;
+            while !action.is_char_boundary(end) {
+                end -= 1;
+            }
+            action.truncate(end);
+        }
+        self.action = action;
+        self
+    }
+
+    /// Checks that executing is safe now (nothing is written): unless `execution.force`, the
+    /// stream's writer must not look alive ([`writer_liveness`](super::writer_liveness) over
+    /// `execution.alive_window`) and the consumer group, when given, must have no members.
+    pub async fn check(&self, store: &Store, execution: &Execution) -> Result<(), OpsError> {
+        if execution.force {
+            return Ok(());
+        }
+        if let Some(group) = &execution.group
+            && !group.members.is_empty()
+        {
+            return Err(OpsError::GroupActive {
+                group: group.group.clone(),
+                members: group.members.clone(),
+            });
+        }
+        if let Some(newest) = store.latest(&self.stream).await? {
+            let now = crate::store::SystemClock.now_ms();
+            let liveness = super::writer_liveness(&newest, now, execution.alive_window);
+            if liveness.alive {
+                return Err(OpsError::WriterAlive {
+                    stream: self.stream.clone(),
+                    writer: Box::new(newest.writer),
+                    liveness,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the plan as **one** checkpoint of the stream: a claim (which fences any writer
+    /// still running) holding the new offsets, the base checkpoint's batch time and metadata,
+    /// and the operator's action (`reset --shift-by -100 by ops@host-1`, under
+    /// [`OPERATOR_ACTION_KEY`]), written by `tidemark <operation>`. Refused first as
+    /// [`ResetPlan::check`] says; without `force`, also refused (writing nothing) when the
+    /// stream moved since the plan was made. Either the whole checkpoint is committed or
+    /// nothing is.
+    pub async fn execute(
+        &self,
+        store: &Store,
+        execution: &Execution,
+    ) -> Result<ResetReport, OpsError> {
+        self.check(store, execution).await?;
         let config = WriterConfig::new(format!("tidemark {}", self.operation), crate::VERSION);
-        let mut writer = store.writer(&self.stream, config).await?;
         let mut new = NewCheckpoint::new(self.next.clone()).with_batch_time_ms(self.batch_time_ms);
         new.metadata = self.metadata.clone();
-        let committed = writer.commit(new).await?;
+        new.metadata.insert(
+            OPERATOR_ACTION_KEY.to_owned(),
+            format!("{} by {}", self.action, execution.actor).into_bytes(),
+        );
+        let expected = (!execution.force).then_some(self.base_id);
+        let committed = store
+            .claim_with_offsets(&self.stream, config, new, expected)
+            .await?;
         Ok(self.report(Some(committed.id)))
     }
 
@@ -463,9 +645,102 @@ impl ResetPlan {
             stream: self.stream.clone(),
             base_id: self.base_id,
             dry_run: written.is_none(),
+            action: self.action.clone(),
             changes: self.changes.clone(),
             checkpoint_id: written,
         }
+    }
+}
+
+/// The longest operator action text recorded (longer ones are cut).
+const MAX_ACTION_BYTES: usize = 1024;
+
+/// How a plan is executed: who does it, and what may stop it.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Execution {
+    /// Who runs it, recorded with the action: `user@host` by default.
+    pub actor: String,
+    /// Write even while the writer looks alive or the group has members.
+    pub force: bool,
+    /// The liveness window (see [`writer_liveness`](super::writer_liveness)).
+    pub alive_window: Duration,
+    /// The consumer group to check, with its members as the cluster listed them.
+    pub group: Option<GroupCheck>,
+}
+
+impl Default for Execution {
+    fn default() -> Self {
+        let user = std::env::var("USER")
+            .or_else(|_| std::env::var("LOGNAME"))
+            .ok()
+            .filter(|u| !u.is_empty())
+            .or_else(user_from_passwd)
+            .unwrap_or_else(|| "unknown".to_owned());
+        Execution {
+            actor: format!("{user}@{}", WriterConfig::new("", "").host),
+            force: false,
+            alive_window: super::DEFAULT_ALIVE_WINDOW,
+            group: None,
+        }
+    }
+}
+
+/// The name of this process's user, from its uid (`/proc/self/status`) and `/etc/passwd`,
+/// when the environment does not say.
+fn user_from_passwd() -> Option<String> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let uid = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))?
+        .split_whitespace()
+        .next()?
+        .to_owned();
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|line| {
+        let mut fields = line.split(':');
+        let name = fields.next()?;
+        (fields.nth(1)? == uid).then(|| name.to_owned())
+    })
+}
+
+impl Execution {
+    /// Writes even while the writer looks alive or the group has members.
+    pub fn force(mut self, force: bool) -> Self {
+        self.force = force;
+        self
+    }
+
+    /// Sets the liveness window.
+    pub fn with_alive_window(mut self, window: Duration) -> Self {
+        self.alive_window = window;
+        self
+    }
+
+    /// Sets the consumer group and its members.
+    pub fn with_group(mut self, group: impl Into<String>, members: Vec<String>) -> Self {
+        self.group = Some(GroupCheck {
+            group: group.into(),
+            members,
+        });
+        self
+    }
+}
+
+/// A consumer group and its members (each described as `client-id on host`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct GroupCheck {
+    /// The group.
+    pub group: String,
+    /// Its members.
+    pub members: Vec<String>,
+}
+
+impl ResetReport {
+    /// The new offsets of the changed partitions (what `--export` prints as CSV).
+    pub fn new_offsets(&self) -> Offsets {
+        super::export::changed(&self.changes)
     }
 }
 
@@ -481,6 +756,8 @@ pub struct ResetReport {
     pub base_id: Option<u64>,
     /// Whether nothing was written.
     pub dry_run: bool,
+    /// The operator's action (`reset --shift-by -100`).
+    pub action: String,
     /// Each changed partition, sorted.
     pub changes: Vec<OffsetChange>,
     /// The checkpoint written, unless a dry run.

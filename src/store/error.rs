@@ -181,6 +181,17 @@ pub enum ConflictReason {
         /// That checkpoint's writer.
         writer: Box<Writer>,
     },
+    /// A claim with given offsets expected another newest checkpoint: the stream moved since
+    /// its offsets were planned (plan again).
+    #[error("the stream moved since the offsets were planned: expected checkpoint {}, found {}",
+        expected.map_or("none".to_owned(), |i| i.to_string()),
+        found.map_or("none".to_owned(), |i| i.to_string()))]
+    Moved {
+        /// The newest valid checkpoint expected.
+        expected: Option<u64>,
+        /// The newest valid checkpoint found.
+        found: Option<u64>,
+    },
 }
 
 /// Why a checkpoint object is not a valid checkpoint of its stream.

@@ -55,7 +55,9 @@ pub use compact::{CompactionReport, RetentionPolicy};
 pub use error::{ConflictReason, Damage, Result, StoreError};
 pub use transfer::{QuarantineReport, StreamCopy};
 pub use verify::VerifyReport;
-pub use writer::{BackgroundCompaction, Committed, NewCheckpoint, StreamWriter, WriterConfig};
+pub use writer::{
+    BackgroundCompaction, Committed, NewCheckpoint, OPERATOR_ACTION_KEY, StreamWriter, WriterConfig,
+};
 
 /// How a [`Store`] behaves.
 #[derive(Debug, Clone)]

@@ -15,6 +15,12 @@ use super::layout::{self, StreamPaths};
 use super::{Damage, SkippedObject, Store, check_checkpoint, newer_format};
 use crate::format::{self, Checkpoint, Offsets, Writer};
 
+/// The metadata key that marks a checkpoint written by an operator's action (a reset, an
+/// import): UTF-8 text saying what was done and by whom, e.g. `reset --shift-by -100 by
+/// ops@host-1` (LAYOUT.md §3, "Operator actions"). A claim that carries the newest
+/// checkpoint forward leaves it out.
+pub const OPERATOR_ACTION_KEY: &str = "tidemark.operator";
+
 /// Who is writing: recorded in every checkpoint this writer commits.
 #[derive(Debug, Clone)]
 pub struct WriterConfig {
@@ -163,6 +169,43 @@ impl Store {
     /// writes and fails with [`StoreError::ConditionalWritesUnsupported`] if it does not
     /// (unless [`StoreOptions::allow_unconditional_writes`](super::StoreOptions) is set).
     pub async fn writer(&self, stream: &str, config: WriterConfig) -> Result<StreamWriter> {
+        Ok(self.claim(stream, config, None).await?.0)
+    }
+
+    /// Claims `stream` with a claim checkpoint holding `new` (its offsets, batch time, 0 for
+    /// now, and metadata) instead of the newest checkpoint's: **one** write that both fences
+    /// every older writer and sets the offsets, as an operator's reset or import needs
+    /// (LAYOUT.md §3, "Operator actions"). Returns the checkpoint written; the writer is not
+    /// kept (open one with [`Store::writer`] to commit more).
+    ///
+    /// With `expected_newest`, fails with a [`ConflictReason::Moved`] conflict, writing
+    /// nothing, when the newest valid checkpoint is not that one (the stream moved since
+    /// `new` was planned from it); `Some(None)` expects a stream with no checkpoint.
+    pub async fn claim_with_offsets(
+        &self,
+        stream: &str,
+        config: WriterConfig,
+        new: NewCheckpoint,
+        expected_newest: Option<Option<u64>>,
+    ) -> Result<Committed> {
+        let (writer, size) = self
+            .claim(stream, config, Some((new, expected_newest)))
+            .await?;
+        Ok(Committed {
+            id: writer.last_id,
+            size,
+            skipped: Vec::new(),
+        })
+    }
+
+    /// Claims the stream: the claim checkpoint carries the newest checkpoint's content (less
+    /// the operator marker), or holds the given one.
+    async fn claim(
+        &self,
+        stream: &str,
+        config: WriterConfig,
+        given: Option<(NewCheckpoint, Option<Option<u64>>)>,
+    ) -> Result<(StreamWriter, u64)> {
         let paths = self.paths(stream)?;
         if !self.inner.options.allow_unconditional_writes {
             self.inner
@@ -186,18 +229,50 @@ impl Store {
                     last: newest,
                 })?
                 .max(floor);
-            let base = latest
-                .checkpoint
-                .unwrap_or_else(|| Checkpoint::new(stream, Offsets::new()));
+            let now_ms = self.inner.options.clock.now_ms();
+            let base = match &given {
+                None => {
+                    let mut base = latest
+                        .checkpoint
+                        .unwrap_or_else(|| Checkpoint::new(stream, Offsets::new()));
+                    base.metadata.remove(OPERATOR_ACTION_KEY);
+                    base
+                }
+                Some((new, expected)) => {
+                    let found = latest.checkpoint.as_ref().map(|c| c.id);
+                    if let Some(expected) = expected
+                        && *expected != found
+                    {
+                        return Err(StoreError::Conflict {
+                            stream: stream.to_owned(),
+                            id: claim_id,
+                            reason: ConflictReason::Moved {
+                                expected: *expected,
+                                found,
+                            },
+                        });
+                    }
+                    let mut c = Checkpoint::new(stream, new.offsets.clone()).with_batch_time_ms(
+                        if new.batch_time_ms == 0 {
+                            now_ms
+                        } else {
+                            new.batch_time_ms
+                        },
+                    );
+                    c.metadata = new.metadata.clone();
+                    c
+                }
+            };
             let mut writer = Writer::new(claim_id, &config.app_name, &config.app_version)
                 .with_host(&config.host);
             writer.tidemark_version = crate::VERSION.to_owned();
             let mut claim = base
                 .with_id(claim_id)
-                .with_created_at_ms(self.inner.options.clock.now_ms())
+                .with_created_at_ms(now_ms)
                 .with_writer(writer.clone());
             claim.stream = stream.to_owned();
             let bytes = encode(stream, &claim)?;
+            let size = bytes.len() as u64;
             match self
                 .inner
                 .backend
@@ -207,7 +282,7 @@ impl Store {
                 Created::Yes => {
                     self.write_hint(&paths, claim_id).await;
                     self.remove_stale_staging(stream, &paths, claim_id).await;
-                    return Ok(StreamWriter {
+                    let writer = StreamWriter {
                         store: self.clone(),
                         stream: stream.to_owned(),
                         paths,
@@ -222,7 +297,8 @@ impl Store {
                         compaction_running: Arc::new(AtomicBool::new(false)),
                         last_compaction_report: Arc::new(Mutex::new(None)),
                         config,
-                    });
+                    };
+                    return Ok((writer, size));
                 }
                 // Someone else claimed or committed this id first: read the new state and
                 // claim the next one.
