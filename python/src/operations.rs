@@ -56,6 +56,13 @@ create_exception!(
     "A new offset would be negative, or a partition number is negative (`topic`, `partition`, `offset`)."
 );
 
+create_exception!(
+    _tidemark,
+    WriterAliveError,
+    OperationError,
+    "The stream's writer looks alive (its newest checkpoint is younger than the window): a reset would fence it mid-stream; pass force=True to write anyway (`stream`, `checkpoint`, `age_ms`, `window_ms`)."
+);
+
 /// Converts an operation's error into the matching Python exception: the store's and Kafka's
 /// errors as their own classes, the operation's refusals as `OperationError` subclasses.
 fn ops_err(py: Python<'_>, e: OpsError) -> PyErr {
@@ -67,6 +74,18 @@ fn ops_err(py: Python<'_>, e: OpsError) -> PyErr {
             py,
             message,
             vec![("stream", obj(py, stream)), ("store", obj(py, store))],
+        ),
+        OpsError::WriterAlive {
+            stream, liveness, ..
+        } => error_with::<WriterAliveError>(
+            py,
+            message,
+            vec![
+                ("stream", obj(py, stream)),
+                ("checkpoint", obj(py, liveness.checkpoint)),
+                ("age_ms", obj(py, liveness.age_ms)),
+                ("window_ms", obj(py, liveness.window_ms)),
+            ],
         ),
         OpsError::NothingSelected { operation } => {
             error_with::<NothingSelectedError>(py, message, vec![("operation", obj(py, operation))])
@@ -574,15 +593,24 @@ impl PyResetPlan {
     fn dry_run(&self) -> ResetReport {
         reset_report(self.inner.dry_run())
     }
-    /// Writes the plan as a new checkpoint of the stream, by a new writer named
-    /// `tidemark reset` (which fences any writer still running on the stream), keeping the
-    /// base checkpoint's batch time and metadata. The whole checkpoint is committed or
-    /// nothing is. Returns the `ResetReport` with the new `checkpoint_id`. Raises the store's
-    /// errors (`FencedError`, `BackendError`, ...).
-    fn execute(&self, py: Python<'_>) -> PyResult<ResetReport> {
+    /// Writes the plan as one new checkpoint of the stream that claims it (it fences any
+    /// writer still running on the stream), marked as an operator's action, keeping the base
+    /// checkpoint's batch time and metadata. The whole checkpoint is written or nothing is.
+    /// Refused with `WriterAliveError` while the stream's writer looks alive (its newest
+    /// checkpoint younger than `alive_window` seconds), unless `force`. Returns the
+    /// `ResetReport` with the new `checkpoint_id`. Raises the store's errors (`FencedError`,
+    /// `BackendError`, ...).
+    #[pyo3(signature = (*, force = false, alive_window = 300.0))]
+    fn execute(&self, py: Python<'_>, force: bool, alive_window: f64) -> PyResult<ResetReport> {
         let rt = runtime()?;
+        let window = Duration::try_from_secs_f64(alive_window).map_err(|_| {
+            PyValueError::new_err("alive_window must be a non-negative number of seconds")
+        })?;
+        let execution = ops::Execution::default()
+            .force(force)
+            .with_alive_window(window);
         let (plan, store) = (&self.inner, &self.store);
-        py.detach(|| rt.block_on(plan.execute(store.as_async())))
+        py.detach(|| rt.block_on(plan.execute(store.as_async(), &execution)))
             .map(reset_report)
             .map_err(|e| ops_err(py, e))
     }
@@ -873,5 +901,6 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("NotInClusterError", py.get_type::<NotInClusterError>())?;
     m.add("MissingInputError", py.get_type::<MissingInputError>())?;
     m.add("InvalidOffsetError", py.get_type::<InvalidOffsetError>())?;
+    m.add("WriterAliveError", py.get_type::<WriterAliveError>())?;
     Ok(())
 }

@@ -324,12 +324,25 @@ def test_reset_is_planned_then_executed(store):
     assert dry.dry_run and dry.checkpoint_id is None and dry.changes == plan.changes
     assert store.latest("s") == base  # planning writes nothing
 
-    report = plan.execute()
+    # The application committed just now: its writer looks alive, and a reset would fence it.
+    with pytest.raises(tidemark.WriterAliveError) as alive:
+        plan.execute()
+    assert (alive.value.stream, alive.value.checkpoint, alive.value.window_ms) == (
+        "s",
+        base.id,
+        300_000,
+    )
+    assert store.latest("s") == base  # refused: nothing written
+    report = plan.execute(force=True)
     assert not report.dry_run and report.base_id == base.id
     reset = store.latest("s")
     assert report.checkpoint_id == reset.id
     assert reset.offsets == plan.offsets
-    assert reset.batch_time_ms == base.batch_time_ms and reset.metadata == base.metadata
+    assert reset.batch_time_ms == base.batch_time_ms
+    # One checkpoint, the base's metadata kept, marked as an operator's action.
+    assert reset.id == base.id + 1
+    assert reset.metadata["spark.batch_id"] == b"41"
+    assert b"--shift-by" in reset.metadata["tidemark.operator"]
     assert reset.writer.app_name == "tidemark reset"
     # The reset's writer fenced the application's.
     with pytest.raises(tidemark.FencedError):

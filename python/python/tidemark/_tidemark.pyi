@@ -89,6 +89,12 @@ class NoCheckpointError(OperationError):
 class NothingSelectedError(OperationError):
     operation: str
 
+class WriterAliveError(OperationError):
+    stream: str
+    checkpoint: int
+    age_ms: int
+    window_ms: int
+
 class NotInClusterError(OperationError):
     topic: str
     partition: int
@@ -358,7 +364,7 @@ class ResetPlan:
     @property
     def offsets(self) -> Offsets: ...
     def dry_run(self) -> ResetReport: ...
-    def execute(self) -> ResetReport: ...
+    def execute(self, *, force: bool = False, alive_window: float = 300.0) -> ResetReport: ...
 
 def plan_reset(
     store: Store,
