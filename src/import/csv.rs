@@ -338,23 +338,28 @@ mod tests {
             problem("a,0,1\n\na,1\n"),
             (3, CsvProblem::FieldCount { found: 2 })
         );
-        // The multi-group export has a fourth column.
+        // Five fields, or a fourth one mixed into three-field lines.
         assert_eq!(
-            problem("group,a,0,1\n"),
-            (1, CsvProblem::FieldCount { found: 4 })
+            problem("g,a,0,1,2\n"),
+            (1, CsvProblem::FieldCount { found: 5 })
         );
-        assert_eq!(
-            problem("a,0,1,\n"),
-            (1, CsvProblem::FieldCount { found: 4 })
-        );
+        assert!(matches!(
+            problem("a,0,1\ng,a,0,1\n"),
+            (2, CsvProblem::FieldCount { .. })
+        ));
     }
 
     #[test]
-    fn a_header_line_is_a_bad_partition() {
+    fn a_header_line_is_skipped_and_only_the_first_line_may_be_one() {
+        let offsets = parse_csv("topic,partition,offset\na,0,1\n").unwrap();
         assert_eq!(
-            problem("topic,partition,offset\na,0,1\n"),
+            (offsets.get("a", 0), offsets.partition_count()),
+            (Some(1), 1)
+        );
+        assert_eq!(
+            problem("a,0,1\ntopic,partition,offset\n"),
             (
-                1,
+                2,
                 CsvProblem::BadPartition {
                     value: "partition".into()
                 }
