@@ -40,14 +40,16 @@ pub use format::{Checkpoint, Offsets, Writer};
 
 /// An error and its causes on one line, `outer: cause: root cause`.
 ///
-/// A cause whose message the line already ends with is not repeated (some errors, such as
-/// `object_store`'s, include their source's message in their own).
+/// Each cause is printed once: a cause whose message the line already holds is left out
+/// (many errors, such as `object_store`'s and the HTTP client's, include their source's message
+/// in their own, and `source()` returns it as well). tidemark's own errors never include their
+/// source's message.
 pub fn error_chain(e: &dyn std::error::Error) -> String {
     let mut out = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {
         let message = s.to_string();
-        if !message.is_empty() && !out.ends_with(&message) {
+        if !message.is_empty() && !out.contains(&message) {
             out.push_str(": ");
             out.push_str(&message);
         }
