@@ -67,3 +67,32 @@ pub mod store;
 #[cfg(all(doctest, feature = "kafka"))]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
+
+#[cfg(test)]
+mod tests {
+    /// An error whose message holds its source's message in the middle (as HTTP clients'
+    /// do: "... - {source}, after 2 retries"), with that source also returned by `source()`.
+    #[derive(Debug)]
+    struct Wrapping(std::io::Error);
+
+    impl std::fmt::Display for Wrapping {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "request failed - {}, after 2 retries", self.0)
+        }
+    }
+
+    impl std::error::Error for Wrapping {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    #[test]
+    fn each_cause_is_printed_once() {
+        let e = Wrapping(std::io::Error::other("connection reset"));
+        assert_eq!(
+            super::error_chain(&e),
+            "request failed - connection reset, after 2 retries"
+        );
+    }
+}
