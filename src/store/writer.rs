@@ -216,6 +216,18 @@ impl Store {
                         });
                     }
                     self.write_hint(&paths, claim_id).await;
+                    // An older writer trusts a usable hint below its next id: one left stale
+                    // here (a failed or lost write) would let it create ids a claim that
+                    // jumped past damage left free below this one.
+                    if let Some(hint) = self.read_hint(&paths).await?
+                        && hint < claim_id
+                    {
+                        return Err(StoreError::StaleHint {
+                            stream: stream.to_owned(),
+                            claim: claim_id,
+                            hint,
+                        });
+                    }
                     self.remove_stale_staging(stream, &paths, claim_id).await;
                     return Ok(StreamWriter {
                         store: self.clone(),
@@ -454,13 +466,20 @@ impl StreamWriter {
                     unreadable_at = Some(id);
                     continue;
                 }
+                // Past an object that is no checkpoint, the hint no longer vouches for the
+                // ids after it (a claim may have jumped over a gap to beyond damage, and its
+                // hint write may have failed): the newest valid checkpoint decides first.
                 Outcome::Taken(None) => {
                     self.move_past(id, Damage::NotAFile);
+                    self.catch_up(id + 1).await?;
                     continue;
                 }
                 Outcome::Taken(Some(found)) => {
                     if found != bytes {
                         self.judge_existing(id, &found)?;
+                        if self.last_id == id && self.skipped.last().is_some_and(|s| s.id == id) {
+                            self.catch_up(id + 1).await?;
+                        }
                         continue;
                     }
                     // Our own earlier attempt landed (a retried request reported
