@@ -40,14 +40,16 @@ pub use format::{Checkpoint, Offsets, Writer};
 
 /// An error and its causes on one line, `outer: cause: root cause`.
 ///
-/// A cause whose message the line already ends with is not repeated (some errors, such as
-/// `object_store`'s, include their source's message in their own).
+/// Each cause is printed once: a cause whose message the line already holds is left out
+/// (many errors, such as `object_store`'s and the HTTP client's, include their source's message
+/// in their own, and `source()` returns it as well). tidemark's own errors never include their
+/// source's message.
 pub fn error_chain(e: &dyn std::error::Error) -> String {
     let mut out = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {
         let message = s.to_string();
-        if !message.is_empty() && !out.ends_with(&message) {
+        if !message.is_empty() && !out.contains(&message) {
             out.push_str(": ");
             out.push_str(&message);
         }
@@ -65,3 +67,32 @@ pub mod store;
 #[cfg(all(doctest, feature = "kafka"))]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
+
+#[cfg(test)]
+mod tests {
+    /// An error whose message holds its source's message in the middle (as HTTP clients'
+    /// do: "... - {source}, after 2 retries"), with that source also returned by `source()`.
+    #[derive(Debug)]
+    struct Wrapping(std::io::Error);
+
+    impl std::fmt::Display for Wrapping {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "request failed - {}, after 2 retries", self.0)
+        }
+    }
+
+    impl std::error::Error for Wrapping {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    #[test]
+    fn each_cause_is_printed_once() {
+        let e = Wrapping(std::io::Error::other("connection reset"));
+        assert_eq!(
+            super::error_chain(&e),
+            "request failed - connection reset, after 2 retries"
+        );
+    }
+}

@@ -588,9 +588,14 @@ async fn a_directory_with_a_checkpoint_name_never_stops_a_writer() {
     assert_eq!(committed.id, 7);
     let latest = store.latest(s).await.unwrap().unwrap();
     assert_eq!((latest.id, latest.offsets), (7, offsets));
-    // Reported as foreign by the listing, never as a checkpoint.
-    let listing = store.list(s).await.unwrap();
-    assert_eq!(listing.foreign, [format!("{}/note.txt", name(3))]);
+    // Reported as foreign by the listing, never as a checkpoint; the empty one too
+    // (LAYOUT.md §5.4).
+    let mut listing = store.list(s).await.unwrap();
+    listing.foreign.sort();
+    assert_eq!(
+        listing.foreign,
+        [format!("{}/note.txt", name(3)), format!("{}/", name(6))]
+    );
     assert!(listing.checkpoints.iter().all(|c| c.id != 3 && c.id != 6));
 }
 

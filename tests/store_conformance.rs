@@ -60,18 +60,151 @@ conformance!(
     ids_at_the_top_of_the_range_are_refused,
     staging_files_in_flight_are_never_compacted_and_a_new_writer_cleans_stale_ones,
     a_claim_with_offsets_is_one_write_that_fences,
+    a_directory_named_like_the_hint_stops_no_commit,
+    a_zombie_is_fenced_when_the_hint_names_a_damaged_object,
+    a_directory_named_like_a_checkpoint_stops_no_writer_and_is_reported,
 );
 
 mod cases {
+    /// Makes `name` in the stream's folder a directory: an empty one on local disk, a key
+    /// prefix (`name/x`) on object stores, where an empty folder does not exist.
+    async fn plant_directory(loc: &Location, stream: &str, name: &str) {
+        match loc.local_dir() {
+            Some(dir) => {
+                std::fs::create_dir_all(dir.join("streams").join(stream).join(name)).unwrap()
+            }
+            None => put_raw(loc, stream, &format!("{name}/x"), b"x".to_vec()).await,
+        }
+    }
+
+    /// The foreign object a planted directory is listed as.
+    fn directory_listed_as(loc: &Location, name: &str) -> String {
+        match loc.local_dir() {
+            Some(_) => format!("{name}/"),
+            None => format!("{name}/x"),
+        }
+    }
+
+    /// Found by the state-machine test: a zombie writer whose hint named a damaged object
+    /// above a newer writer's claim moved past the damage and committed (`Ok` after being
+    /// fenced). The newest valid checkpoint decides now.
+    pub async fn a_zombie_is_fenced_when_the_hint_names_a_damaged_object(loc: &Location) {
+        let store = loc.open();
+        let mut zombie = store.writer("z", config("old")).await.unwrap();
+        zombie.commit(NewCheckpoint::new(offsets(1))).await.unwrap();
+        let newer = store.writer("z", config("new")).await.unwrap();
+        let next = newer.last_id() + 1;
+        plant(loc, "z", next, Vec::new()).await;
+        put_raw(loc, "z", "_latest", format!("{next}\n").into_bytes()).await;
+        match zombie.commit(NewCheckpoint::new(offsets(2))).await {
+            Err(StoreError::Fenced { by, .. }) => assert_eq!(by.epoch, newer.epoch()),
+            other => panic!("{other:?}"),
+        }
+        // Without a usable hint, the same.
+        let mut zombie = store.writer("z", config("old")).await.unwrap();
+        let _newest = store.writer("z", config("new")).await.unwrap();
+        put_raw(loc, "z", "_latest", b"garbage".to_vec()).await;
+        assert!(matches!(
+            zombie.commit(NewCheckpoint::new(offsets(3))).await,
+            Err(StoreError::Fenced { .. })
+        ));
+        assert_eq!(store.get_bytes("z", next).await.unwrap().unwrap().len(), 0);
+    }
+
+    /// Issue case 6: a `_latest` that is a directory made every commit fail, the error naming a
+    /// checkpoint. Commits succeed (readers probe or list without a hint); `verify` reports
+    /// it; compaction, which must rewrite the hint before deleting, fails naming the hint and
+    /// deletes nothing.
+    pub async fn a_directory_named_like_the_hint_stops_no_commit(loc: &Location) {
+        let store = loc.open();
+        plant_directory(loc, "h", "_latest").await;
+        let mut writer = store.writer("h", config("app")).await.unwrap();
+        for n in 0..20 {
+            writer.commit(NewCheckpoint::new(offsets(n))).await.unwrap();
+        }
+        let latest = store.latest("h").await.unwrap().unwrap();
+        assert_eq!((latest.id, latest.offsets), (writer.last_id(), offsets(19)));
+        let report = store.verify("h", |_, _| {}).await.unwrap();
+        assert_eq!(report.foreign, [directory_listed_as(loc, "_latest")]);
+        assert_eq!(report.valid, 21);
+        let policy = RetentionPolicy::new(Duration::ZERO, 1);
+        match store.compact("h", &policy, false).await {
+            // Local disk: the hint cannot be written, and the error says so.
+            Err(e) if loc.local_dir().is_some() => {
+                let message = tidemark::error_chain(&e);
+                assert!(message.contains("h/_latest"), "{message}");
+                assert_eq!(store.list("h").await.unwrap().checkpoints.len(), 21);
+            }
+            // Object stores: a key prefix does not block the hint's name.
+            Ok(r) if loc.local_dir().is_none() => assert_eq!(r.deleted.len(), 20),
+            other => panic!("{other:?}"),
+        }
+        writer
+            .commit(NewCheckpoint::new(offsets(20)))
+            .await
+            .unwrap();
+        assert_eq!(
+            store.latest("h").await.unwrap().unwrap().id,
+            writer.last_id()
+        );
+    }
+
+    /// Issue case 6: a directory named like a checkpoint (`…31.tdm/`) passed `verify` and
+    /// stopped every writer from opening. Writers open and commit past it, `verify` reports
+    /// it, and nothing touches it.
+    pub async fn a_directory_named_like_a_checkpoint_stops_no_writer_and_is_reported(
+        loc: &Location,
+    ) {
+        let store = loc.open();
+        let mut first = store.writer("d", config("app")).await.unwrap();
+        for n in 0..29 {
+            first.commit(NewCheckpoint::new(offsets(n))).await.unwrap();
+        }
+        assert_eq!(first.last_id(), 30);
+        let name = "00000000000000000031.tdm";
+        plant_directory(loc, "d", name).await;
+        // The running writer commits past it, and new writers open, again and again.
+        let c = first
+            .commit(NewCheckpoint::new(offsets(100)))
+            .await
+            .unwrap();
+        assert!(c.id >= 31);
+        for _ in 0..3 {
+            let mut writer = store.writer("d", config("next")).await.unwrap();
+            writer
+                .commit(NewCheckpoint::new(offsets(200)))
+                .await
+                .unwrap();
+            let latest = store.latest("d").await.unwrap().unwrap();
+            assert_eq!(latest.id, writer.last_id());
+        }
+        let report = store.verify("d", |_, _| {}).await.unwrap();
+        assert_eq!(report.foreign, [directory_listed_as(loc, name)]);
+        assert!(report.has_problems());
+        let mut policy = RetentionPolicy::new(Duration::ZERO, 1);
+        policy.temporary_grace = Duration::ZERO;
+        let r = store.compact("d", &policy, false).await.unwrap();
+        assert_eq!(r.foreign, [directory_listed_as(loc, name)]);
+        if let Some(dir) = loc.local_dir() {
+            assert!(dir.join("streams/d").join(name).is_dir());
+        }
+    }
+
     /// Puts `bytes` at checkpoint `id` of `stream` behind the store's back.
     async fn plant(loc: &Location, stream: &str, id: u64, bytes: Vec<u8>) {
+        put_raw(loc, stream, &format!("{id:020}.tdm"), bytes).await;
+    }
+
+    /// Puts `bytes` as `name` (a path relative to the stream's folder) through the raw
+    /// backend, behind the store's back.
+    async fn put_raw(loc: &Location, stream: &str, name: &str, bytes: Vec<u8>) {
         let (raw, root) = loc.raw();
         let dir = if root.is_empty() {
             String::new()
         } else {
             format!("{root}/")
         };
-        let path = object_store::path::Path::from(format!("{dir}streams/{stream}/{id:020}.tdm"));
+        let path = object_store::path::Path::from(format!("{dir}streams/{stream}/{name}"));
         raw.put(&path, bytes.into()).await.unwrap();
     }
 
@@ -113,15 +246,8 @@ mod cases {
                 name
             }
             None => {
-                let (raw, root) = loc.raw();
-                let dir = if root.is_empty() {
-                    String::new()
-                } else {
-                    format!("{root}/")
-                };
                 let name = format!(".{id:020}.tdm.tmp.1");
-                let path = object_store::path::Path::from(format!("{dir}streams/{stream}/{name}"));
-                raw.put(&path, b"torn".to_vec().into()).await.unwrap();
+                put_raw(loc, stream, &name, b"torn".to_vec()).await;
                 name
             }
         }

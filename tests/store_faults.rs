@@ -187,3 +187,109 @@ async fn random_faults_never_lose_an_acknowledged_commit() {
         assert_eq!(store.latest("r").await.unwrap().unwrap().id, c.id);
     }
 }
+
+/// A TCP proxy in front of the S3 test server that can fall silent: it then accepts
+/// connections and reads requests but never answers, on new connections and on those already
+/// open (issue 11, case 8).
+struct SilentProxy {
+    port: u16,
+    silent: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl SilentProxy {
+    fn start(upstream: &str) -> SilentProxy {
+        use std::net::{TcpListener, TcpStream};
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let upstream = upstream
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_owned();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let silent = Arc::new(AtomicBool::new(false));
+        let flag = silent.clone();
+        // Copies `from` to `to` until either closes; once silent, reads and drops everything.
+        fn pipe(mut from: TcpStream, mut to: TcpStream, silent: Arc<AtomicBool>) {
+            use std::io::{Read, Write};
+            let mut buf = [0u8; 16 * 1024];
+            while let Ok(n) = from.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                if !silent.load(Ordering::SeqCst) && to.write_all(&buf[..n]).is_err() {
+                    break;
+                }
+            }
+            let _ = to.shutdown(std::net::Shutdown::Both);
+        }
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { continue };
+                let silent = flag.clone();
+                let upstream = upstream.clone();
+                std::thread::spawn(move || {
+                    let server = TcpStream::connect(&upstream).unwrap();
+                    let (c, s) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+                    let back = silent.clone();
+                    std::thread::spawn(move || pipe(s, c, back));
+                    pipe(client, server, silent);
+                });
+            }
+        });
+        SilentProxy { port, silent }
+    }
+
+    fn set_silent(&self, silent: bool) {
+        self.silent
+            .store(silent, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// Issue 11, case 8: a silent S3 connection (accepted, never answered) stalled a commit 30 s
+/// before the retry, and no timeout could be set. With `?timeout=1s&retries=1` in the URL,
+/// the commit fails within a few seconds (bound: 20 s), and once the server answers again the
+/// next commit works. (Without a server, outside CI, there is nothing to run: as every S3
+/// test here.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_s3_server_fails_a_commit_within_the_configured_timeout() {
+    let Some(server) = tidemark_testkit::s3::server() else {
+        return;
+    };
+    let proxy = SilentProxy::start(&server.endpoint);
+    let mut options = StoreOptions::default();
+    for (key, value) in server.options() {
+        let value = match key.as_str() {
+            "endpoint" => format!("http://127.0.0.1:{}", proxy.port),
+            _ => value,
+        };
+        options.backend_options.push((key, value));
+    }
+    let url = format!(
+        "{}?timeout=1s&retries=1&retry_timeout=5s",
+        server.url("silent")
+    );
+    let store = Store::open_with(&url, options).unwrap();
+    let mut w = store
+        .writer("s", WriterConfig::new("app", "1"))
+        .await
+        .unwrap();
+    w.commit(NewCheckpoint::new(offsets(1))).await.unwrap();
+    proxy.set_silent(true);
+    let started = std::time::Instant::now();
+    let e = w.commit(NewCheckpoint::new(offsets(2))).await.unwrap_err();
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed < Duration::from_secs(20),
+        "the commit took {elapsed:?} with a 1 s timeout"
+    );
+    assert!(matches!(e, StoreError::Backend { .. }), "{e}");
+    let message = tidemark::error_chain(&e);
+    assert!(
+        message.contains("timed out") || message.contains("timeout"),
+        "{message}"
+    );
+    proxy.set_silent(false);
+    let c = w.commit(NewCheckpoint::new(offsets(3))).await.unwrap();
+    assert_eq!(store.latest("s").await.unwrap().unwrap().id, c.id);
+    assert_eq!(store.get("s", c.id).await.unwrap().offsets, offsets(3));
+}

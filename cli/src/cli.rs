@@ -508,6 +508,7 @@ pub(crate) fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .without_time()
         .init();
 
@@ -532,7 +533,7 @@ pub(crate) fn main() -> ExitCode {
         (Err(Failure::Problems), _) => ExitCode::from(PROBLEMS),
         (Err(Failure::Reported), _) => ExitCode::from(ERROR),
         (Err(Failure::Error(message)), _) => {
-            eprintln!("error: {message}");
+            eprintln!("error: {}", crate::render::escape(&message));
             ExitCode::from(ERROR)
         }
     }

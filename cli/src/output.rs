@@ -55,8 +55,18 @@ fn io_failure(e: std::io::Error) -> Failure {
     }
 }
 
-/// Renders rows as aligned columns; columns listed in `right` are right-aligned.
+/// Renders rows as aligned columns, every cell made safe for a terminal
+/// ([`escape`](crate::render::escape)); columns listed in `right` are right-aligned.
 pub(crate) fn table(header: &[&str], rows: &[Vec<String>], right: &[usize]) -> String {
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|row| {
+            row.iter()
+                .map(|cell| crate::render::escape(cell).into_owned())
+                .collect()
+        })
+        .collect();
+    let rows = &rows[..];
     let columns = header.len();
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for row in rows {
@@ -92,19 +102,58 @@ pub(crate) fn table(header: &[&str], rows: &[Vec<String>], right: &[usize]) -> S
     out
 }
 
-/// A time as RFC 3339 (UTC, seconds).
+/// A time as RFC 3339 (UTC, seconds): `2026-11-24T16:05:40Z`. Every time renders, whatever
+/// its value: a year past 9999 in ISO 8601's expanded form with a sign (`+55840-11-08T22:13:20Z`), a
+/// time before year 0 with a `-` (the README, "The `tidemark` command").
 pub(crate) fn time(t: SystemTime) -> String {
-    humantime::format_rfc3339_seconds(t).to_string()
+    let secs = match t.duration_since(UNIX_EPOCH) {
+        Ok(d) => i128::from(d.as_secs()),
+        // Before 1970: round down to the whole second.
+        Err(e) => {
+            let d = e.duration();
+            -i128::from(d.as_secs()) - i128::from(d.subsec_nanos() > 0)
+        }
+    };
+    time_secs(secs)
 }
 
-/// A time in ms since the epoch as RFC 3339.
+/// A time in ms since the epoch as RFC 3339 (see [`time`]); every `u64` renders.
 pub(crate) fn time_ms(ms: u64) -> String {
-    time(system_time(ms))
+    time_secs(i128::from(ms / 1000))
 }
 
-/// A time in ms since the epoch.
+/// Seconds since the epoch as RFC 3339, in the proleptic Gregorian calendar (days to a civil
+/// date as in H. Hinnant's `civil_from_days`), for any value.
+fn time_secs(secs: i128) -> String {
+    let days = secs.div_euclid(86_400);
+    let of_day = secs.rem_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i128::from(month <= 2);
+    let year = match year {
+        0..=9999 => format!("{year:04}"),
+        10_000.. => format!("+{year}"),
+        _ => format!("-{:04}", -year),
+    };
+    format!(
+        "{year}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        of_day / 3600,
+        of_day / 60 % 60,
+        of_day % 60
+    )
+}
+
+/// A time in ms since the epoch (the latest time the platform holds, for larger values).
 pub(crate) fn system_time(ms: u64) -> SystemTime {
-    UNIX_EPOCH + Duration::from_millis(ms)
+    UNIX_EPOCH
+        .checked_add(Duration::from_millis(ms))
+        .unwrap_or_else(|| UNIX_EPOCH + Duration::from_secs(i64::MAX as u64 / 2))
 }
 
 /// How long ago, roughly: `3m`, `2h 5m`, `4d`.
@@ -191,4 +240,37 @@ pub(crate) fn progress(out: &Out, total: u64, what: &str) -> indicatif::Progress
     );
     bar.set_message(what.to_owned());
     bar
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_render_like_rfc_3339_in_the_usual_range_and_never_panic_outside_it() {
+        // The same text as humantime wherever it has one (years 1970 to 9999).
+        for ms in [
+            0,
+            1_000,
+            951_782_400_000,
+            1_700_000_000_000,
+            1_764_633_600_999,
+            4_107_542_399_000,
+            253_402_300_799_999,
+        ] {
+            let expected = humantime::format_rfc3339_seconds(system_time(ms)).to_string();
+            assert_eq!(time_ms(ms), expected, "{ms}");
+        }
+        assert_eq!(time_ms(253_402_300_800_000), "+10000-01-01T00:00:00Z");
+        assert_eq!(time_ms(1_700_000_000_000_000), "+55840-11-08T22:13:20Z");
+        assert_eq!(time_ms(u64::MAX), "+584556019-04-03T14:25:51Z");
+        assert_eq!(
+            time(UNIX_EPOCH - Duration::from_millis(1)),
+            "1969-12-31T23:59:59Z"
+        );
+        assert_eq!(
+            time(UNIX_EPOCH - Duration::from_secs(62_167_219_201)),
+            "-0001-12-31T23:59:59Z"
+        );
+    }
 }

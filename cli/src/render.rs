@@ -11,11 +11,35 @@ use tidemark::{Checkpoint, Offsets, Writer};
 use crate::cli::{CmdResult, Failure, fail};
 use crate::output::{self, Out, table};
 
+/// Text from a store or a file (stream, topic, application and host names, object names, error
+/// messages) made safe for a terminal: control characters (escape sequences, line breaks, tabs,
+/// C1 controls) and the invisible characters that reorder text (bidirectional overrides and
+/// marks) are shown as Rust escapes (`\u{1b}`, `\n`); everything else as is. Tables and text
+/// output use it; JSON output escapes by itself.
+pub(crate) fn escape(text: &str) -> std::borrow::Cow<'_, str> {
+    let unsafe_char = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if !text.chars().any(unsafe_char) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if unsafe_char(c) {
+            out.extend(c.escape_debug());
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// `Writer` as one phrase: `billing 2.3.0 on host-1 (epoch 4)`.
 fn writer_text(w: &Writer) -> String {
-    let mut s = format!("{} {}", w.app_name, w.app_version);
+    let mut s = format!("{} {}", escape(&w.app_name), escape(&w.app_version));
     if !w.host.is_empty() {
-        s.push_str(&format!(" on {}", w.host));
+        s.push_str(&format!(" on {}", escape(&w.host)));
     }
     format!("{} (epoch {})", s.trim(), w.epoch)
 }
@@ -88,7 +112,7 @@ pub(crate) fn checkpoint(c: &Checkpoint, out: &Out) -> CmdResult {
     }
     let mut text = format!(
         "stream:     {}\ncheckpoint: {}\nbatch time: {}\nwritten:    {} ({} ago)\nwriter:     {}\n",
-        c.stream,
+        escape(&c.stream),
         c.id,
         output::time_ms(c.batch_time_ms),
         output::time_ms(c.created_at_ms),
@@ -96,7 +120,7 @@ pub(crate) fn checkpoint(c: &Checkpoint, out: &Out) -> CmdResult {
         writer_text(&c.writer),
     );
     for (k, v) in &c.metadata {
-        text.push_str(&format!("metadata:   {k} = {}\n", printable(v)));
+        text.push_str(&format!("metadata:   {} = {}\n", escape(k), printable(v)));
     }
     text.push('\n');
     let rows: Vec<Vec<String>> = c
@@ -224,7 +248,7 @@ pub(crate) fn verify(report: &VerificationReport, out: &Out) -> CmdResult {
             .map_or("none".into(), |(lo, hi)| format!("{lo}..{hi}"));
         text.push_str(&format!(
             "{}: {} checkpoints ({range}), {} valid, {} damaged, {} gaps, {} temporary, {} foreign{}\n",
-            s.stream,
+            escape(&s.stream),
             s.checked,
             s.valid,
             s.damaged.len(),
@@ -234,16 +258,16 @@ pub(crate) fn verify(report: &VerificationReport, out: &Out) -> CmdResult {
             if s.problems { "  PROBLEMS" } else { "  ok" },
         ));
         for d in &s.damaged {
-            text.push_str(&format!("  damaged {}\n", d.reason));
+            text.push_str(&format!("  damaged {}\n", escape(&d.reason.to_string())));
         }
         for (lo, hi) in &s.gaps {
             text.push_str(&format!("  missing ids {lo}..{hi}\n"));
         }
         for t in &s.temporary {
-            text.push_str(&format!("  temporary file {t}\n"));
+            text.push_str(&format!("  temporary file {}\n", escape(t)));
         }
         for f in &s.foreign {
-            text.push_str(&format!("  foreign object {f}\n"));
+            text.push_str(&format!("  foreign object {}\n", escape(f)));
         }
         if !s.non_canonical.is_empty() {
             text.push_str(&format!(
@@ -276,7 +300,7 @@ pub(crate) fn compact(report: &CompactReport, out: &Out) -> CmdResult {
     };
     let mut text = format!(
         "{}: {verb} {} checkpoint(s){} and {} temporary file(s), {}; kept {}\n",
-        report.stream,
+        escape(&report.stream),
         output::count(report.deleted.len() as u64),
         match (report.deleted.first(), report.deleted.last()) {
             (Some(a), Some(b)) => format!(" (ids {a}..{b})"),
@@ -290,7 +314,10 @@ pub(crate) fn compact(report: &CompactReport, out: &Out) -> CmdResult {
         text.push_str(&format!("newest valid checkpoint {id} is always kept\n"));
     }
     for s in &report.skipped {
-        text.push_str(&format!("left in place: damaged {s}\n"));
+        text.push_str(&format!(
+            "left in place: damaged {}\n",
+            escape(&s.to_string())
+        ));
     }
     if !report.foreign.is_empty() {
         text.push_str(&format!(
@@ -402,7 +429,7 @@ pub(crate) fn lag(report: &LagReport, watch: bool, out: &Out) -> CmdResult {
     }
     text.push_str(&format!(
         "stream {}, checkpoint {} ({} ago)\n",
-        report.stream,
+        escape(&report.stream),
         report.checkpoint,
         output::age(output::system_time(report.created_at_ms))
     ));

@@ -1780,3 +1780,195 @@ fn describe_shows_lag_when_a_broker_is_given() {
     let j = json(&run(&["--json", "describe", url]));
     assert!(j["streams"][0].get("lag").is_none(), "{j}");
 }
+
+/// Issue 11, case 2: a valid checkpoint whose times are past year 9999 (microseconds passed as
+/// milliseconds) made every command that prints it panic (exit 101). Every command prints it
+/// now, the times in ISO 8601's expanded form, JSON with the raw milliseconds.
+#[test]
+fn times_past_year_9999_are_printed_by_every_command() {
+    const MICROS_AS_MS: u64 = 1_700_000_000_000_000;
+    const SHOWN: &str = "+55840-11-08T22:13:20Z";
+    for t in targets("far-times") {
+        let u = t.url.as_str();
+        let store = t.open();
+        let mut w = store
+            .writer("far", WriterConfig::new("app", "1.0"))
+            .unwrap();
+        for n in [1, 2] {
+            w.commit(NewCheckpoint::new(offsets(n)).with_batch_time_ms(MICROS_AS_MS))
+                .unwrap();
+        }
+        w.commit(NewCheckpoint::new(offsets(3)).with_batch_time_ms(u64::MAX))
+            .unwrap();
+        // A second stream in the same store: one odd stream must not break `streams`.
+        store
+            .writer("plain", WriterConfig::new("app", "1.0"))
+            .unwrap()
+            .commit(NewCheckpoint::new(offsets(1)))
+            .unwrap();
+
+        let text = ok(&t.run(&["streams", u]));
+        assert!(
+            text.contains("+584556019-04-03T14:25:51Z") && text.contains("plain"),
+            "{text}"
+        );
+        let j = json(&t.run(&["--json", "streams", u]));
+        assert_eq!(j[0]["stream"], "far");
+        assert_eq!(j[0]["batch_time_ms"], u64::MAX);
+        let text = ok(&t.run(&["show", u, "far", "--id", "3"]));
+        assert!(text.contains(&format!("batch time: {SHOWN}")), "{text}");
+        let j = json(&t.run(&["--json", "show", u, "far", "--id", "3"]));
+        assert_eq!(j["batch_time_ms"], MICROS_AS_MS);
+        ok(&t.run(&["show", u, "far"]));
+        let text = ok(&t.run(&["log", u, "far"]));
+        assert!(text.lines().count() >= 5, "{text}");
+        let j = json(&t.run(&["--json", "log", u, "far"]));
+        assert_eq!(j[0]["batch_time_ms"], u64::MAX);
+        assert_eq!(j[1]["batch_time_ms"], MICROS_AS_MS);
+        ok(&t.run(&["diff", u, "far", "2", "4"]));
+        ok(&t.run(&["export", u, "far"]));
+        ok(&t.run(&["verify", u]));
+        ok(&t.run(&["--json", "verify", u]));
+    }
+    // `cat` of a file whose times are the largest the format holds.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("far.tdm");
+    let checkpoint = tidemark::Checkpoint::new("far", offsets(1))
+        .with_batch_time_ms(MICROS_AS_MS)
+        .with_created_at_ms(u64::MAX);
+    std::fs::write(&file, tidemark::format::encode(&checkpoint).unwrap()).unwrap();
+    let o = Command::new(BIN).arg("cat").arg(&file).output().unwrap();
+    let text = ok(&o);
+    assert!(
+        text.contains(&format!("batch time: {SHOWN}"))
+            && text.contains("written:    +584556019-04-03T14:25:51Z"),
+        "{text}"
+    );
+    let o = Command::new(BIN)
+        .args(["--json", "cat"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let j = json(&o);
+    assert_eq!(
+        (&j["batch_time_ms"], &j["created_at_ms"]),
+        (
+            &serde_json::json!(MICROS_AS_MS),
+            &serde_json::json!(u64::MAX)
+        )
+    );
+}
+
+/// Issue 11, case 7: names with control characters were printed raw to the terminal (an
+/// escape sequence in a stream or topic name could rewrite the screen). Tables and text show
+/// them escaped; JSON escapes them itself.
+#[test]
+fn control_characters_in_names_are_escaped_on_the_terminal() {
+    let stream = "evil\u{1b}[31mred\nline";
+    let topic = "t\u{1b}]0;title\u{7}\u{202e}";
+    for t in targets("control") {
+        let u = t.url.as_str();
+        let store = t.open();
+        let mut w = store
+            .writer(stream, WriterConfig::new("app\r", "1.0"))
+            .unwrap();
+        let offsets: Offsets = [(topic, 0, 5)].into_iter().collect();
+        w.commit(NewCheckpoint::new(offsets)).unwrap();
+        for args in [
+            vec!["streams", u],
+            vec!["show", u, stream],
+            vec!["log", u, stream],
+            vec!["verify", u],
+            vec!["diff", u, stream, "1", "2"],
+            vec![
+                "compact",
+                u,
+                stream,
+                "--ttl",
+                "1d",
+                "--keep",
+                "1",
+                "--dry-run",
+            ],
+        ] {
+            let text = ok(&t.run(&args));
+            assert!(
+                !text.contains(['\u{1b}', '\u{7}', '\r', '\u{202e}']),
+                "{args:?}: {text:?}"
+            );
+            if args[0] != "diff" && args[0] != "log" {
+                assert!(
+                    text.contains(r"evil\u{1b}[31mred\nline"),
+                    "{args:?}: {text}"
+                );
+            }
+        }
+        let text = ok(&t.run(&["show", u, stream]));
+        assert!(text.contains(r"t\u{1b}]0;title\u{7}\u{202e}"), "{text}");
+        // JSON keeps the names, escaped as JSON escapes them.
+        let j = json(&t.run(&["--json", "show", u, stream]));
+        assert_eq!(j["stream"], stream);
+        assert!(j["offsets"].get(topic).is_some(), "{j}");
+        let raw = ok(&t.run(&["--json", "streams", u]));
+        assert!(raw.contains(r"evil\u001b[31mred\nline"), "{raw}");
+        // Error messages too.
+        let e = error(&t.run(&["show", u, "nope\u{1b}[2J"]));
+        assert!(!e.contains('\u{1b}') && e.contains(r"\u{1b}[2J"), "{e:?}");
+    }
+}
+
+/// Issue 11, case 7: tracing warnings carried ANSI colour codes when stderr was not a
+/// terminal (a file, a pipe, a log collector).
+#[test]
+fn warnings_have_no_colour_codes_when_stderr_is_not_a_terminal() {
+    for t in targets("colours") {
+        populate(&t);
+        damage(&t, "billing", 6);
+        let o = t.run(&["show", t.url.as_str(), "billing"]);
+        ok(&o);
+        let e = stderr(&o);
+        assert!(e.contains("skipped damaged checkpoint"), "{e}");
+        assert!(!e.contains('\u{1b}'), "{e:?}");
+    }
+}
+
+/// Issue 11, case 7: an S3 error repeated its chain of causes 3 to 6 times (600 to 900
+/// characters). Each cause is printed once: a server that refuses connections, and a bucket
+/// that does not exist on the S3 test server.
+#[test]
+fn an_s3_error_prints_each_cause_once() {
+    let refused = Command::new(BIN)
+        .args([
+            "streams",
+            "s3://b/x?endpoint=http://127.0.0.1:1&allow_http=true&region=us-east-1&retries=1",
+        ])
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env_remove("TIDEMARK_LOG")
+        .output()
+        .unwrap();
+    let mut cases = vec![(error(&refused), "connection refused", 450)];
+    if let Some(server) = tidemark_testkit::s3::server() {
+        let o = Command::new(BIN)
+            .args(["streams", "s3://no-such-bucket-for-tidemark/x"])
+            .envs(server.env())
+            .env_remove("TIDEMARK_LOG")
+            .output()
+            .unwrap();
+        // The server's XML answer is part of the message.
+        cases.push((error(&o), "nosuchbucket", 650));
+    }
+    for (e, expected, longest) in cases {
+        let chars: Vec<char> = e.chars().collect();
+        let mut seen = std::collections::BTreeSet::new();
+        for window in chars.windows(32) {
+            let piece: String = window.iter().collect();
+            assert!(
+                seen.insert(piece.clone()),
+                "{piece:?} appears twice in: {e}"
+            );
+        }
+        assert!(e.len() < longest, "{} characters: {e}", e.len());
+        assert!(e.to_ascii_lowercase().contains(expected), "{e}");
+    }
+}

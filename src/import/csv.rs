@@ -23,7 +23,8 @@ use crate::Offsets;
 ///
 /// Fails on the first bad line with [`ImportError::Csv`], which names the line (1-based) and
 /// what is wrong: a wrong number of fields, an empty topic, a partition or offset that is not a
-/// decimal integer or is negative, or a topic/partition listed twice.
+/// decimal integer or is negative, or a topic/partition listed twice. A UTF-8 byte order mark
+/// at the start (as spreadsheet programs write) is not part of the first topic's name.
 ///
 /// ```
 /// use tidemark::import::parse_csv;
@@ -54,6 +55,8 @@ pub fn parse_csv(text: &str) -> Result<Offsets, ImportError> {
 /// # Ok::<(), tidemark::import::ImportError>(())
 /// ```
 pub fn parse_csv_for_group(text: &str, group: Option<&str>) -> Result<Offsets, ImportError> {
+    // A byte order mark (spreadsheets write one) is not part of the first topic.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut rows = records(text)?;
     if rows.first().is_some_and(|(_, f)| is_header(f)) {
         rows.remove(0);
@@ -299,6 +302,16 @@ mod tests {
             Err(ImportError::Csv { line, problem }) => (line, problem),
             other => panic!("expected a csv error, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_not_part_of_the_first_topic() {
+        let offsets = parse_csv("\u{feff}orders,0,1042\norders,1,997\n").unwrap();
+        let flat: Vec<_> = offsets.iter().collect();
+        assert_eq!(flat, [("orders", 0, 1042), ("orders", 1, 997)]);
+        // Only at the start: elsewhere it is a character of a name like any other.
+        let offsets = parse_csv("a,0,1\n\u{feff}b,0,2\n").unwrap();
+        assert_eq!(offsets.get("\u{feff}b", 0), Some(2));
     }
 
     #[test]

@@ -66,7 +66,9 @@ impl Store {
     /// than it are left for inspection. Deletes in bulk; an object already gone counts as
     /// deleted. Ages come from the store's clock and the objects' listed modification times.
     /// Before deleting, rewrites the stream's `_latest` hint if it names an id below the
-    /// newest valid checkpoint, so that it never names a deleted one.
+    /// newest valid checkpoint, so that it never names a deleted one (and a zombie writer
+    /// still finds the newer one through it); when that rewrite fails, compaction fails with
+    /// the error, naming the hint object, and deletes nothing.
     pub async fn compact(
         &self,
         stream: &str,
@@ -153,6 +155,8 @@ impl Store {
         if !dry_run {
             // Before deleting: a hint naming a checkpoint about to go would send readers to a
             // listing, and would no longer show a zombie writer that a newer one moved on.
+            // The hint must be right before any checkpoint goes: compaction fails (deleting
+            // nothing) when it cannot be rewritten, naming the hint object.
             if let Some(newest) = report.newest_valid
                 && !report.deleted.is_empty()
                 && self
@@ -160,7 +164,10 @@ impl Store {
                     .await?
                     .is_none_or(|hint| hint < newest)
             {
-                self.write_hint(&paths, newest).await;
+                self.inner
+                    .backend
+                    .write_hint(paths.hint(), super::hint::render(newest))
+                    .await?;
             }
             let total = doomed.len();
             let mut done = 0;

@@ -143,6 +143,20 @@ pub enum StoreError {
         /// The id.
         id: u64,
     },
+    /// A writer's claim landed, but the `_latest` hint still names a lower id (its rewrite
+    /// failed or was lost): the writer does not open, since an older writer trusting that hint
+    /// could write below the claim. Retry opening the writer.
+    #[error(
+        "stream={stream}: claim {claim} written but the latest-id hint still names {hint}; retry opening the writer"
+    )]
+    StaleHint {
+        /// The stream.
+        stream: String,
+        /// The claim's id.
+        claim: u64,
+        /// The id the hint names.
+        hint: u64,
+    },
     /// The checkpoint cannot be encoded (it breaks a rule of the format).
     #[error("stream={stream}: checkpoint cannot be written")]
     Invalid {

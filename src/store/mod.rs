@@ -83,6 +83,41 @@ pub struct StoreOptions {
     pub verify_writes: Option<bool>,
     /// The clock used for creation times and compaction ages.
     pub clock: Arc<dyn Clock>,
+    /// How long a request to an object store (S3, GCS, Azure) may take and how often it is
+    /// retried; the keys `timeout`, `connect_timeout`, `retries` and `retry_timeout` in the
+    /// URL's query string or [`backend_options`](Self::backend_options) override it.
+    pub timeouts: Timeouts,
+}
+
+/// Timeouts and retries of requests to object stores (S3, GCS, Azure; not local disk, memory
+/// or HDFS). A store operation (a commit's create, a read, a listing) is one request, retried
+/// on timeouts, connection errors and server errors until `retries` retries or
+/// `retry_timeout` have passed, whichever comes first; so one operation fails after about
+/// `(retries + 1) × timeout` at most, and never later than `retry_timeout` plus one `timeout`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Timeouts {
+    /// The longest one request may take, from connecting to the response's last byte (URL key
+    /// `timeout`). Default 30 s.
+    pub request: std::time::Duration,
+    /// The longest connecting may take (URL key `connect_timeout`). Default 5 s.
+    pub connect: std::time::Duration,
+    /// How many times a failed request is retried (URL key `retries`; 0: never). Default 10.
+    pub retries: usize,
+    /// No retry starts later than this after the first attempt (URL key `retry_timeout`).
+    /// Default 3 min.
+    pub retry_timeout: std::time::Duration,
+}
+
+impl Default for Timeouts {
+    /// `object_store`'s defaults: 30 s per request, 5 s to connect, 10 retries within 3 min.
+    fn default() -> Self {
+        Timeouts {
+            request: std::time::Duration::from_secs(30),
+            connect: std::time::Duration::from_secs(5),
+            retries: 10,
+            retry_timeout: std::time::Duration::from_secs(180),
+        }
+    }
 }
 
 impl Default for StoreOptions {
@@ -93,6 +128,7 @@ impl Default for StoreOptions {
             backend_options: Vec::new(),
             verify_writes: None,
             clock: Arc::new(SystemClock),
+            timeouts: Timeouts::default(),
         }
     }
 }
@@ -211,7 +247,7 @@ impl Store {
     }
 
     fn open_url(url: &str, options: StoreOptions, create: bool) -> Result<Store> {
-        let opened = url::open(url, &options.backend_options, create)?;
+        let opened = url::open(url, &options.backend_options, &options.timeouts, create)?;
         Ok(Store::over(
             opened.backend,
             opened.root,
@@ -331,6 +367,20 @@ impl Store {
     /// newest checkpoint that is not damaged was written by a newer tidemark, and (strict
     /// mode) with [`StoreError::DamagedLatest`] when damaged objects were skipped.
     pub async fn latest_report(&self, stream: &str) -> Result<LatestReport> {
+        let report = self.latest_unchecked(stream).await?;
+        if self.inner.options.strict && !report.skipped.is_empty() {
+            return Err(StoreError::DamagedLatest {
+                stream: stream.to_owned(),
+                count: report.skipped.len(),
+                newest_damaged: report.skipped[0].id,
+            });
+        }
+        Ok(report)
+    }
+
+    /// [`latest_report`](Self::latest_report) without the strict mode's check (writers move
+    /// past damage whatever the mode).
+    async fn latest_unchecked(&self, stream: &str) -> Result<LatestReport> {
         let paths = self.paths(stream)?;
         let (candidate, mut listed) = self.newest_id(&paths).await?;
         let Some(top) = candidate else {
@@ -368,13 +418,6 @@ impl Store {
                 Some(Err(reason)) => report.skipped.push(SkippedObject { id, reason }),
                 None => {}
             }
-        }
-        if self.inner.options.strict && !report.skipped.is_empty() {
-            return Err(StoreError::DamagedLatest {
-                stream: stream.to_owned(),
-                count: report.skipped.len(),
-                newest_damaged: report.skipped[0].id,
-            });
         }
         Ok(report)
     }

@@ -9,6 +9,7 @@ use object_store::ObjectStore;
 use object_store::path::Path;
 use url::Url;
 
+use super::Timeouts;
 use super::backend::Backend;
 use super::backend::local::LocalBackend;
 use super::backend::object::ObjectBackend;
@@ -90,10 +91,15 @@ fn looks_like_broken_url(url: &str) -> bool {
 
 /// Opens the backend a URL names. `options` are backend configuration keys (for S3 the
 /// `AmazonS3ConfigKey` names, e.g. `endpoint`, `region`, `allow_http`), added to those in the
-/// URL's query string and, for cloud stores, to the standard environment variables. With
-/// `create`, a local folder is created when missing; without it, a missing one is
-/// [`StoreError::StoreNotFound`].
-pub(crate) fn open(url: &str, options: &[(String, String)], create: bool) -> Result<Opened> {
+/// URL's query string and, for cloud stores, to the standard environment variables, with
+/// `timeouts` for the object stores' requests. With `create`, a local folder is created when
+/// missing; without it, a missing one is [`StoreError::StoreNotFound`].
+pub(crate) fn open(
+    url: &str,
+    options: &[(String, String)],
+    timeouts: &Timeouts,
+    create: bool,
+) -> Result<Opened> {
     if url.trim().is_empty() {
         return Err(invalid(url, "empty url"));
     }
@@ -153,10 +159,10 @@ pub(crate) fn open(url: &str, options: &[(String, String)], create: bool) -> Res
                 .map_err(|_| invalid(url, "not a local file path"))?;
             open_local(url, path, create)
         }
-        "s3" | "s3a" => open_s3(url, &parsed, &all_options, prefix(&parsed)?),
-        "gs" => open_gcs(url, &parsed, &all_options, prefix(&parsed)?),
+        "s3" | "s3a" => open_s3(url, &parsed, &all_options, timeouts, prefix(&parsed)?),
+        "gs" => open_gcs(url, &parsed, &all_options, timeouts, prefix(&parsed)?),
         "az" | "adl" | "azure" | "abfs" | "abfss" => {
-            open_azure(url, &parsed, &all_options, prefix(&parsed)?)
+            open_azure(url, &parsed, &all_options, timeouts, prefix(&parsed)?)
         }
         "hdfs" | "viewfs" => open_hdfs(url, &parsed, &all_options, prefix(&parsed)?),
         other => Err(invalid(
@@ -190,6 +196,75 @@ fn configure<B>(
             .map_err(|_| invalid(url, format!("unknown option {key:?}")))?;
     }
     Ok(builder)
+}
+
+/// Takes the timeout keys (`timeout`, `connect_timeout`, `retries`, `retry_timeout`) out of
+/// `options`, over `defaults`: the timeouts, and the other options with the two client
+/// timeouts in the form `object_store`'s client keys take.
+#[cfg(any(feature = "s3", feature = "gcs", feature = "azure"))]
+fn timeouts(
+    url: &str,
+    options: &[(String, String)],
+    defaults: &Timeouts,
+) -> Result<(Timeouts, Vec<(String, String)>)> {
+    let mut timeouts = defaults.clone();
+    let mut rest = Vec::new();
+    let duration = |key: &str, value: &str| {
+        parse_duration(value).ok_or_else(|| {
+            invalid(
+                url,
+                format!("option {key:?}: cannot read {value:?} as a duration (500ms, 5s, 2m)"),
+            )
+        })
+    };
+    for (key, value) in options {
+        match key.to_ascii_lowercase().as_str() {
+            "timeout" => timeouts.request = duration(key, value)?,
+            "connect_timeout" => timeouts.connect = duration(key, value)?,
+            "retry_timeout" => timeouts.retry_timeout = duration(key, value)?,
+            "retries" => {
+                timeouts.retries = value.parse().map_err(|_| {
+                    invalid(url, format!("option {key:?}: {value:?} is not a number"))
+                })?
+            }
+            _ => rest.push((key.clone(), value.clone())),
+        }
+    }
+    let ms = |d: std::time::Duration| format!("{}ms", d.as_millis());
+    rest.push(("timeout".into(), ms(timeouts.request)));
+    rest.push(("connect_timeout".into(), ms(timeouts.connect)));
+    Ok((timeouts, rest))
+}
+
+/// `object_store`'s retry policy for these timeouts (its default backoff: 100 ms doubling
+/// up to 15 s).
+#[cfg(any(feature = "s3", feature = "gcs", feature = "azure"))]
+fn retry_config(timeouts: &Timeouts) -> object_store::RetryConfig {
+    object_store::RetryConfig {
+        max_retries: timeouts.retries,
+        retry_timeout: timeouts.retry_timeout,
+        ..object_store::RetryConfig::default()
+    }
+}
+
+/// A duration written as whole milliseconds, seconds, minutes or hours (`500ms`, `5s`, `2m`,
+/// `1h`; a bare number is seconds).
+#[cfg(any(feature = "s3", feature = "gcs", feature = "azure"))]
+fn parse_duration(text: &str) -> Option<std::time::Duration> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let n: u64 = number.parse().ok()?;
+    let ms = match unit {
+        "ms" => n,
+        "" | "s" => n.checked_mul(1000)?,
+        "m" | "min" => n.checked_mul(60_000)?,
+        "h" => n.checked_mul(3_600_000)?,
+        _ => return None,
+    };
+    Some(std::time::Duration::from_millis(ms))
 }
 
 fn reject_options(url: &str, options: &[(String, String)]) -> Result<()> {
@@ -248,10 +323,19 @@ fn bucket<'u>(url: &str, parsed: &'u Url, form: &str) -> Result<&'u str> {
 }
 
 #[cfg(feature = "s3")]
-fn open_s3(url: &str, parsed: &Url, options: &[(String, String)], root: Path) -> Result<Opened> {
+fn open_s3(
+    url: &str,
+    parsed: &Url,
+    options: &[(String, String)],
+    timeouts: &Timeouts,
+    root: Path,
+) -> Result<Opened> {
     let bucket = bucket(url, parsed, "s3://bucket/prefix")?;
-    let builder = object_store::aws::AmazonS3Builder::from_env().with_bucket_name(bucket);
-    let builder = configure(url, builder, options, |b, k, v| {
+    let (timeouts, options) = self::timeouts(url, options, timeouts)?;
+    let builder = object_store::aws::AmazonS3Builder::from_env()
+        .with_bucket_name(bucket)
+        .with_retry(retry_config(&timeouts));
+    let builder = configure(url, builder, &options, |b, k, v| {
         object_store::aws::AmazonS3ConfigKey::from_str(k).map(|key| b.with_config(key, v))
     })?;
     let store = builder.build().map_err(|e| invalid(url, e.to_string()))?;
@@ -259,15 +343,24 @@ fn open_s3(url: &str, parsed: &Url, options: &[(String, String)], root: Path) ->
 }
 
 #[cfg(not(feature = "s3"))]
-fn open_s3(url: &str, _: &Url, _: &[(String, String)], _: Path) -> Result<Opened> {
+fn open_s3(url: &str, _: &Url, _: &[(String, String)], _: &Timeouts, _: Path) -> Result<Opened> {
     Err(not_compiled(url, "s3", "s3"))
 }
 
 #[cfg(feature = "gcs")]
-fn open_gcs(url: &str, parsed: &Url, options: &[(String, String)], root: Path) -> Result<Opened> {
+fn open_gcs(
+    url: &str,
+    parsed: &Url,
+    options: &[(String, String)],
+    timeouts: &Timeouts,
+    root: Path,
+) -> Result<Opened> {
     let bucket = bucket(url, parsed, "gs://bucket/prefix")?;
-    let builder = object_store::gcp::GoogleCloudStorageBuilder::from_env().with_bucket_name(bucket);
-    let builder = configure(url, builder, options, |b, k, v| {
+    let (timeouts, options) = self::timeouts(url, options, timeouts)?;
+    let builder = object_store::gcp::GoogleCloudStorageBuilder::from_env()
+        .with_bucket_name(bucket)
+        .with_retry(retry_config(&timeouts));
+    let builder = configure(url, builder, &options, |b, k, v| {
         object_store::gcp::GoogleConfigKey::from_str(k).map(|key| b.with_config(key, v))
     })?;
     let store = builder.build().map_err(|e| invalid(url, e.to_string()))?;
@@ -275,17 +368,25 @@ fn open_gcs(url: &str, parsed: &Url, options: &[(String, String)], root: Path) -
 }
 
 #[cfg(not(feature = "gcs"))]
-fn open_gcs(url: &str, _: &Url, _: &[(String, String)], _: Path) -> Result<Opened> {
+fn open_gcs(url: &str, _: &Url, _: &[(String, String)], _: &Timeouts, _: Path) -> Result<Opened> {
     Err(not_compiled(url, "gcs", "gcs"))
 }
 
 #[cfg(feature = "azure")]
-fn open_azure(url: &str, parsed: &Url, options: &[(String, String)], root: Path) -> Result<Opened> {
+fn open_azure(
+    url: &str,
+    parsed: &Url,
+    options: &[(String, String)],
+    timeouts: &Timeouts,
+    root: Path,
+) -> Result<Opened> {
     let mut no_query = parsed.clone();
     no_query.set_query(None);
-    let builder =
-        object_store::azure::MicrosoftAzureBuilder::from_env().with_url(no_query.as_str());
-    let builder = configure(url, builder, options, |b, k, v| {
+    let (timeouts, options) = self::timeouts(url, options, timeouts)?;
+    let builder = object_store::azure::MicrosoftAzureBuilder::from_env()
+        .with_url(no_query.as_str())
+        .with_retry(retry_config(&timeouts));
+    let builder = configure(url, builder, &options, |b, k, v| {
         object_store::azure::AzureConfigKey::from_str(k).map(|key| b.with_config(key, v))
     })?;
     let store = builder.build().map_err(|e| invalid(url, e.to_string()))?;
@@ -294,7 +395,7 @@ fn open_azure(url: &str, parsed: &Url, options: &[(String, String)], root: Path)
 }
 
 #[cfg(not(feature = "azure"))]
-fn open_azure(url: &str, _: &Url, _: &[(String, String)], _: Path) -> Result<Opened> {
+fn open_azure(url: &str, _: &Url, _: &[(String, String)], _: &Timeouts, _: Path) -> Result<Opened> {
     Err(not_compiled(url, "azure", "azure"))
 }
 
@@ -348,7 +449,7 @@ mod tests {
 
     #[test]
     fn bad_urls_say_what_is_wrong() {
-        let reason = |url: &str| match open(url, &[], true) {
+        let reason = |url: &str| match open(url, &[], &Timeouts::default(), true) {
             Err(StoreError::InvalidUrl { reason, .. }) => reason,
             Err(other) => panic!("{url}: {other}"),
             Ok(_) => panic!("{url} opened"),
@@ -371,23 +472,49 @@ mod tests {
             let r = reason("s3://b/p?aws_secret_access_key=hunter2&bogus_key=hunter3");
             assert!(r.contains("bogus_key") && !r.contains("hunter"), "{r}");
         }
+        #[cfg(feature = "s3")]
+        {
+            let r = reason("s3://b/p?timeout=fast");
+            assert!(r.contains("\"timeout\"") && r.contains("duration"), "{r}");
+            let r = reason("s3://b/p?retries=-1");
+            assert!(
+                r.contains("\"retries\"") && r.contains("not a number"),
+                "{r}"
+            );
+            assert!(reason("memory://?timeout=5s").contains("does not apply"));
+        }
         #[cfg(not(feature = "s3"))]
         assert!(reason("s3://b/p").contains("feature `s3`"));
         #[cfg(not(feature = "hdfs"))]
         assert!(reason("hdfs://nn:8020/x").contains("feature `hdfs`"));
     }
 
+    #[cfg(feature = "s3")]
+    #[test]
+    fn durations_read_as_the_docs_say() {
+        let ms = |t: &str| parse_duration(t).map(|d| d.as_millis());
+        assert_eq!(ms("500ms"), Some(500));
+        assert_eq!(ms("5s"), Some(5000));
+        assert_eq!(ms("5"), Some(5000));
+        assert_eq!(ms("2m"), Some(120_000));
+        assert_eq!(ms("1h"), Some(3_600_000));
+        for bad in ["", "s", "5 s", "-1s", "1.5s", "5d", "99999999999999999999h"] {
+            assert_eq!(ms(bad), None, "{bad}");
+        }
+    }
+
     #[test]
     fn urls_open_the_right_backend() {
-        let o = open("memory://", &[], true).unwrap();
+        let o = open("memory://", &[], &Timeouts::default(), true).unwrap();
         assert_eq!(o.kind, BackendKind::Memory);
-        let o = open("memory://a/b", &[], true).unwrap();
+        let o = open("memory://a/b", &[], &Timeouts::default(), true).unwrap();
         assert_eq!(o.root.as_ref(), "a/b");
         #[cfg(feature = "s3")]
         {
             let o = open(
                 "s3://bucket/some/prefix?endpoint=http://127.0.0.1:1&allow_http=true&region=us-east-1",
                 &[],
+                &Timeouts::default(),
                 true,
             )
             .unwrap();
@@ -395,13 +522,19 @@ mod tests {
         }
         let dir = std::env::temp_dir().join(format!("tidemark-url-{}", std::process::id()));
         assert!(matches!(
-            open(dir.to_str().unwrap(), &[], false),
+            open(dir.to_str().unwrap(), &[], &Timeouts::default(), false),
             Err(StoreError::StoreNotFound { .. })
         ));
         assert!(!dir.exists(), "a read-only open created the folder");
-        let o = open(dir.to_str().unwrap(), &[], true).unwrap();
+        let o = open(dir.to_str().unwrap(), &[], &Timeouts::default(), true).unwrap();
         assert_eq!(o.kind, BackendKind::Local);
-        let o = open(&format!("file://{}", dir.display()), &[], false).unwrap();
+        let o = open(
+            &format!("file://{}", dir.display()),
+            &[],
+            &Timeouts::default(),
+            false,
+        )
+        .unwrap();
         assert_eq!(o.kind, BackendKind::Local);
         std::fs::remove_dir_all(&dir).unwrap();
     }

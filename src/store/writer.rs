@@ -271,16 +271,38 @@ impl Store {
                 .with_created_at_ms(now_ms)
                 .with_writer(writer.clone());
             claim.stream = stream.to_owned();
-            let bytes = encode(stream, &claim)?;
+            let bytes = Bytes::from(encode(stream, &claim)?);
             let size = bytes.len() as u64;
             match self
                 .inner
                 .backend
-                .create(&paths.checkpoint(claim_id), Bytes::from(bytes))
+                .create(&paths.checkpoint(claim_id), bytes.clone())
                 .await?
             {
                 Created::Yes => {
+                    // Read back as commits are: a claim the backend did not keep would let
+                    // the next writer claim the same epoch.
+                    if self.inner.verify_writes
+                        && self.read_bytes(&paths.checkpoint(claim_id)).await? != Some(bytes)
+                    {
+                        return Err(StoreError::LostWrite {
+                            stream: stream.to_owned(),
+                            id: claim_id,
+                        });
+                    }
                     self.write_hint(&paths, claim_id).await;
+                    // An older writer trusts a usable hint below its next id: one left stale
+                    // here (a failed or lost write) would let it create ids a claim that
+                    // jumped past damage left free below this one.
+                    if let Some(hint) = self.read_hint(&paths).await?
+                        && hint < claim_id
+                    {
+                        return Err(StoreError::StaleHint {
+                            stream: stream.to_owned(),
+                            claim: claim_id,
+                            hint,
+                        });
+                    }
                     self.remove_stale_staging(stream, &paths, claim_id).await;
                     let writer = StreamWriter {
                         store: self.clone(),
@@ -456,6 +478,9 @@ impl StreamWriter {
         checkpoint.metadata = new.metadata;
         const MAX_ATTEMPTS: usize = 16;
         let mut unreadable_at = None;
+        // Set when a listing has just shown nothing at or past the id: the next attempt does
+        // not read the hint (which may be missing or unwritable, a directory).
+        let mut listed_below = None;
         for _ in 0..MAX_ATTEMPTS {
             let id = self
                 .last_id
@@ -476,29 +501,37 @@ impl StreamWriter {
                 bytes: bytes.clone(),
                 verify: store.inner.verify_writes,
                 write_hint,
+                check_hint: listed_below != Some(id),
                 inline: self.local_io_inline,
             };
             let hint_written = match store.inner.backend.attempt(&self.paths, attempt).await? {
                 Outcome::Created => write_hint,
                 // A newer writer moved on (maybe past ids compaction has since deleted).
+                // A valid checkpoint there tells who; a damaged one does not (a newer writer's
+                // checkpoints may lie below it): then the newest valid one decides.
                 Outcome::HintAhead(hint, found) => {
-                    self.judge_existing(hint, &found)?;
+                    match check_checkpoint(&self.stream, hint, &found) {
+                        Ok(existing) => self.judge_valid(hint, existing)?,
+                        Err(damage) => {
+                            newer_format(&self.stream, hint, &found, &damage)?;
+                            if self.catch_up(id).await? {
+                                store.write_hint(&self.paths, self.last_id).await;
+                                listed_below = Some(id);
+                            }
+                        }
+                    }
                     continue;
                 }
                 // Someone wrote past this writer, and compaction deleted the checkpoint the
-                // hint names: the listing tells who (or that the hint was wrong).
-                Outcome::HintGone => {
-                    let newest = store.latest_report(&self.stream).await?.max_id;
-                    match newest {
-                        Some(newest) if newest >= id => {
-                            if let Some(found) =
-                                store.read_bytes(&self.paths.checkpoint(newest)).await?
-                            {
-                                self.judge_existing(newest, &found)?;
-                            }
-                        }
-                        // Nothing at or past `id`: correct the hint and try again.
-                        _ => store.write_hint(&self.paths, self.last_id).await,
+                // hint names; or there is no usable hint, and someone may have (a zombie must
+                // not slip into ids compaction freed): the probe or the listing tells who (or
+                // that the hint was wrong).
+                Outcome::HintGone | Outcome::NoHint => {
+                    // Nothing at or past `id`: correct the hint and create without reading it
+                    // again (it may be unwritable).
+                    if self.catch_up(id).await? {
+                        store.write_hint(&self.paths, self.last_id).await;
+                        listed_below = Some(id);
                     }
                     continue;
                 }
@@ -509,13 +542,20 @@ impl StreamWriter {
                     unreadable_at = Some(id);
                     continue;
                 }
+                // Past an object that is no checkpoint, the hint no longer vouches for the
+                // ids after it (a claim may have jumped over a gap to beyond damage, and its
+                // hint write may have failed): the newest valid checkpoint decides first.
                 Outcome::Taken(None) => {
                     self.move_past(id, Damage::NotAFile);
+                    self.catch_up(id + 1).await?;
                     continue;
                 }
                 Outcome::Taken(Some(found)) => {
                     if found != bytes {
                         self.judge_existing(id, &found)?;
+                        if self.last_id == id && self.skipped.last().is_some_and(|s| s.id == id) {
+                            self.catch_up(id + 1).await?;
+                        }
                         continue;
                     }
                     // Our own earlier attempt landed (a retried request reported
@@ -559,6 +599,55 @@ impl StreamWriter {
         self.skipped.push(SkippedObject { id, reason });
     }
 
+    /// Someone may have written at or past `id` (the hint names a missing or damaged
+    /// checkpoint there, or there is no usable hint): the newest valid checkpoint decides (a
+    /// newer writer's: fenced; this writer's own: continue after it; an older writer's: a
+    /// conflict), and damaged objects above it are moved past. Returns true when nothing is
+    /// at or past `id`.
+    async fn catch_up(&mut self, id: u64) -> Result<bool> {
+        let report = self.store.latest_unchecked(&self.stream).await?;
+        let mut found = false;
+        if let Some(valid) = report.checkpoint
+            && valid.id >= id
+        {
+            found = true;
+            self.judge_valid(valid.id, valid)?;
+        }
+        // Damaged objects newer than the newest valid checkpoint, oldest first.
+        for skipped in report.skipped.into_iter().rev() {
+            if skipped.id >= id && skipped.id > self.last_id {
+                found = true;
+                self.move_past(skipped.id, skipped.reason);
+            }
+        }
+        Ok(!found)
+    }
+
+    /// Decides what a valid checkpoint found at `id` (at or past where this writer wanted to
+    /// write) means: this writer's own earlier write (continue after it), a newer writer's
+    /// (fenced), an older writer's (a conflict).
+    fn judge_valid(&mut self, id: u64, existing: Checkpoint) -> Result<()> {
+        match existing.writer.epoch.cmp(&self.writer.epoch) {
+            std::cmp::Ordering::Equal => {
+                // Written by this writer in an attempt whose result was lost.
+                self.last_id = self.last_id.max(id);
+                Ok(())
+            }
+            std::cmp::Ordering::Greater => {
+                let by = Box::new(existing.writer);
+                self.fenced_by = Some(by.clone());
+                Err(self.fenced(id, by))
+            }
+            std::cmp::Ordering::Less => Err(StoreError::Conflict {
+                stream: self.stream.clone(),
+                id,
+                reason: ConflictReason::OlderWriter {
+                    writer: Box::new(existing.writer),
+                },
+            }),
+        }
+    }
+
     /// Decides what an object found at `id` (where this writer wanted to write) means: this
     /// writer's own earlier write (continue after it), a newer writer's (fenced), an older
     /// writer's (a conflict), or no checkpoint at all (a torn write, someone's damage: moved
@@ -570,23 +659,7 @@ impl StreamWriter {
             newer_format(&self.stream, id, found, damage)?;
         }
         match checked {
-            Ok(existing) if existing.writer.epoch == self.writer.epoch => {
-                // Written by this writer in an attempt whose result was lost.
-                self.last_id = self.last_id.max(id);
-                Ok(())
-            }
-            Ok(existing) if existing.writer.epoch > self.writer.epoch => {
-                let by = Box::new(existing.writer);
-                self.fenced_by = Some(by.clone());
-                Err(self.fenced(id, by))
-            }
-            Ok(existing) => Err(StoreError::Conflict {
-                stream: self.stream.clone(),
-                id,
-                reason: ConflictReason::OlderWriter {
-                    writer: Box::new(existing.writer),
-                },
-            }),
+            Ok(existing) => self.judge_valid(id, existing),
             Err(damage) => {
                 self.move_past(id, damage);
                 Ok(())

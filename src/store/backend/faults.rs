@@ -72,6 +72,13 @@ impl FaultInjector {
         self.lock_planned().push_back((op, fault));
     }
 
+    /// Drops every planned fault not yet injected and stops random faults: from now on the
+    /// backend works (a test's "the faults stop").
+    pub fn clear(&self) {
+        self.lock_planned().clear();
+        self.random_faults(None);
+    }
+
     /// Faults planned but not yet injected.
     pub fn pending(&self) -> usize {
         self.lock_planned().len()

@@ -69,15 +69,25 @@ async fn blocking<T: Send + 'static>(
     inline: bool,
     work: impl FnOnce() -> std::io::Result<T> + Send + 'static,
 ) -> Result<T> {
-    let result = match tokio::runtime::Handle::try_current() {
+    on_blocking_thread(inline, work)
+        .await
+        .map_err(|e| io_error(operation, path, e))
+}
+
+/// Runs `work` on tokio's blocking pool when inside a runtime (inline when `inline` or outside
+/// one).
+async fn on_blocking_thread<T: Send + 'static, E: From<std::io::Error> + Send + 'static>(
+    inline: bool,
+    work: impl FnOnce() -> std::result::Result<T, E> + Send + 'static,
+) -> std::result::Result<T, E> {
+    match tokio::runtime::Handle::try_current() {
         Ok(runtime) if !inline => runtime
             .spawn_blocking(work)
             .await
-            .map_err(std::io::Error::other)
+            .map_err(|e| E::from(std::io::Error::other(e)))
             .and_then(|r| r),
         _ => work(),
-    };
-    result.map_err(|e| io_error(operation, path, e))
+    }
 }
 
 #[async_trait]
@@ -193,14 +203,55 @@ impl Backend for LocalBackend {
         let hint_file = self.file(paths.hint());
         let target = self.file(&paths.checkpoint(attempt.id));
         let inline = attempt.inline;
+        let id = attempt.id;
         let found_file = {
             let dir = dir.clone();
             move |id: u64| dir.join(crate::store::layout::checkpoint_file_name(id))
         };
-        blocking("put", &paths.checkpoint(attempt.id), inline, move || {
+        on_blocking_thread(inline, move || {
             attempt_blocking(&hint_file, &target, found_file, &attempt)
         })
         .await
+        .map_err(|failed| {
+            // The error names the object the failed step was working on.
+            let (operation, path) = match failed.step {
+                AttemptStep::ReadHint => ("get", paths.hint().clone()),
+                AttemptStep::ReadFound(found) => ("get", paths.checkpoint(found)),
+                AttemptStep::Create => ("put", paths.checkpoint(id)),
+                AttemptStep::ReadBack => ("get", paths.checkpoint(id)),
+            };
+            io_error(operation, &path, failed.source)
+        })
+    }
+}
+
+/// The step of a local commit attempt that failed.
+#[derive(Debug, Clone, Copy)]
+enum AttemptStep {
+    /// Reading the hint.
+    ReadHint,
+    /// Reading the checkpoint the hint names.
+    ReadFound(u64),
+    /// Creating the checkpoint.
+    Create,
+    /// Reading it back.
+    ReadBack,
+}
+
+/// A failed step of a local commit attempt.
+#[derive(Debug)]
+struct AttemptFailed {
+    step: AttemptStep,
+    source: std::io::Error,
+}
+
+impl From<std::io::Error> for AttemptFailed {
+    /// An error outside any step (the blocking task failed): counted as the create's.
+    fn from(source: std::io::Error) -> Self {
+        AttemptFailed {
+            step: AttemptStep::Create,
+            source,
+        }
     }
 }
 
@@ -211,22 +262,38 @@ fn attempt_blocking(
     target: &FsPath,
     checkpoint_file: impl Fn(u64) -> PathBuf,
     attempt: &Attempt,
-) -> std::io::Result<Outcome> {
+) -> std::result::Result<Outcome, AttemptFailed> {
+    let at = |step: AttemptStep| move |source| AttemptFailed { step, source };
     // A newer writer may have moved on past ids that compaction has since deleted: the hint
     // tells before anything is written.
-    if let Some(hint) = read_optional(hint_file)?.and_then(|b| hint::parse(&b))
-        && hint >= attempt.id
-    {
-        return Ok(match read_optional(&checkpoint_file(hint))? {
-            Some(found) => Outcome::HintAhead(hint, found),
-            None => Outcome::HintGone,
-        });
+    if attempt.check_hint {
+        let hint = read_optional(hint_file)
+            .map_err(at(AttemptStep::ReadHint))?
+            .and_then(|b| hint::parse(&b));
+        match hint {
+            Some(hint) if hint >= attempt.id => {
+                let found = read_optional(&checkpoint_file(hint))
+                    .map_err(at(AttemptStep::ReadFound(hint)))?;
+                return Ok(match found {
+                    Some(found) => Outcome::HintAhead(hint, found),
+                    None => Outcome::HintGone,
+                });
+            }
+            Some(_) => {}
+            // Whether a newer writer moved on is unknown: the writer lists.
+            None => return Ok(Outcome::NoHint),
+        }
     }
-    match create_durably(target, &attempt.bytes)? {
+    match create_durably(target, &attempt.bytes).map_err(at(AttemptStep::Create))? {
         Created::Yes => {}
         Created::Taken(found) => return Ok(Outcome::Taken(found)),
     }
-    if attempt.verify && read_optional(target)?.as_ref() != Some(&attempt.bytes) {
+    if attempt.verify
+        && read_optional(target)
+            .map_err(at(AttemptStep::ReadBack))?
+            .as_ref()
+            != Some(&attempt.bytes)
+    {
         return Ok(Outcome::LostWrite);
     }
     if attempt.write_hint {
@@ -277,7 +344,9 @@ fn create_durably(target: &FsPath, bytes: &[u8]) -> std::io::Result<Created> {
 }
 
 /// Every file under `folder` (names relative to the listed folder, `/`-separated), staging
-/// files included; a missing folder lists as empty.
+/// files included, and every empty folder as its name and a `/` (an object store has no empty
+/// folders; listed so that `verify` reports a directory with a checkpoint's name, which holds
+/// an id); a missing folder lists as empty.
 fn list_files(folder: &FsPath, prefix: &str, out: &mut Vec<Listed>) -> std::io::Result<()> {
     let entries = match std::fs::read_dir(folder) {
         Ok(entries) => entries,
@@ -301,7 +370,16 @@ fn list_files(folder: &FsPath, prefix: &str, out: &mut Vec<Listed>) -> std::io::
             Err(e) => return Err(e),
         };
         if meta.is_dir() {
+            let before = out.len();
+            let modified = meta.modified().unwrap_or(SystemTime::UNIX_EPOCH);
             list_files(&entry.path(), &relative, out)?;
+            if out.len() == before {
+                out.push(Listed {
+                    name: format!("{relative}/"),
+                    modified,
+                    size: 0,
+                });
+            }
         } else {
             out.push(Listed {
                 name: relative,
@@ -408,9 +486,12 @@ mod tests {
                 move |id| dir.join(checkpoint_file_name(id)),
                 &self.attempt,
             )
+            .map_err(|failed| failed.source)
         }
     }
 
+    /// An attempt that checks the hint only when there is one (a writer that has just listed
+    /// the folder does not).
     fn attempt<'a>(dir: &'a FsPath, id: u64, bytes: &'static [u8]) -> Run<'a> {
         Run {
             dir,
@@ -419,6 +500,7 @@ mod tests {
                 bytes: Bytes::from_static(bytes),
                 verify: true,
                 write_hint: true,
+                check_hint: dir.join(HINT_NAME).exists(),
                 inline: true,
             },
         }
@@ -451,9 +533,9 @@ mod tests {
     fn a_taken_id_is_not_overwritten_and_its_bytes_are_returned() {
         let tmp = tempfile::tempdir().unwrap();
         attempt(tmp.path(), 1, b"first").run_blocking().unwrap();
+        std::fs::remove_file(tmp.path().join(HINT_NAME)).unwrap();
         let mut second = attempt(tmp.path(), 1, b"second");
         second.attempt.write_hint = false;
-        std::fs::remove_file(tmp.path().join(HINT_NAME)).unwrap();
         match second.run_blocking().unwrap() {
             Outcome::Taken(Some(found)) => assert_eq!(&found[..], b"first"),
             other => panic!("{other:?}"),
@@ -468,6 +550,19 @@ mod tests {
     #[test]
     fn a_hint_at_or_past_the_id_stops_the_attempt_before_writing() {
         let tmp = tempfile::tempdir().unwrap();
+        // Without a usable hint, whether a newer writer moved on is unknown: nothing is
+        // written, for the caller to list.
+        for hint in [None, Some(&b"x\n"[..])] {
+            if let Some(hint) = hint {
+                std::fs::write(tmp.path().join(HINT_NAME), hint).unwrap();
+            }
+            let mut checking = attempt(tmp.path(), 7, b"seven");
+            checking.attempt.check_hint = true;
+            let outcome = checking.run_blocking().unwrap();
+            assert!(matches!(outcome, Outcome::NoHint), "{outcome:?}");
+            assert!(!tmp.path().join(checkpoint_file_name(7)).exists());
+        }
+        std::fs::remove_file(tmp.path().join(HINT_NAME)).unwrap();
         attempt(tmp.path(), 7, b"seven").run_blocking().unwrap();
         match attempt(tmp.path(), 3, b"three").run_blocking().unwrap() {
             Outcome::HintAhead(7, found) => assert_eq!(&found[..], b"seven"),

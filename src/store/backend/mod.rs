@@ -56,6 +56,8 @@ pub(crate) struct Attempt {
     pub(crate) verify: bool,
     /// Rewrite the `_latest` hint after a successful create.
     pub(crate) write_hint: bool,
+    /// Read the hint first (false: the writer has just listed the folder instead).
+    pub(crate) check_hint: bool,
     /// Do blocking file work on the calling thread (a caller that blocks on the commit
     /// anyway), not on tokio's blocking pool.
     pub(crate) inline: bool,
@@ -69,6 +71,9 @@ pub(crate) enum Outcome {
     /// The hint names an id at or past the one to write, but that checkpoint is gone
     /// (compaction deleted it, or the hint is wrong); nothing was written.
     HintGone,
+    /// There is no usable hint (missing, unreadable as a hint, a directory): whether a newer
+    /// writer moved on is unknown; nothing was written.
+    NoHint,
     /// The checkpoint was created and is durable.
     Created,
     /// The id was taken: the bytes found there (`None` if it vanished since).
@@ -111,7 +116,8 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
     async fn write_hint(&self, path: &Path, contents: Bytes) -> Result<()>;
 
     /// One commit attempt of checkpoint `attempt.id` in the stream's folder: stops if the
-    /// hint names an id at or past it; else creates it if absent, reads it back if asked, and
+    /// hint names an id at or past it, or if there is no usable hint (unless told not to
+    /// check it); else creates it if absent, reads it back if asked, and
     /// rewrites the hint if asked (a failed hint write is logged, not returned).
     ///
     /// The default composes the operations above; a backend may do the same steps in fewer
@@ -128,13 +134,17 @@ pub(crate) async fn compose_attempt<B: Backend + ?Sized>(
     paths: &StreamPaths,
     attempt: Attempt,
 ) -> Result<Outcome> {
-    if let Some(hint) = hint::read(backend, paths).await?
-        && hint >= attempt.id
-    {
-        return Ok(match backend.read(&paths.checkpoint(hint)).await? {
-            Some(found) => Outcome::HintAhead(hint, found),
-            None => Outcome::HintGone,
-        });
+    if attempt.check_hint {
+        match hint::read(backend, paths).await? {
+            Some(hint) if hint >= attempt.id => {
+                return Ok(match backend.read(&paths.checkpoint(hint)).await? {
+                    Some(found) => Outcome::HintAhead(hint, found),
+                    None => Outcome::HintGone,
+                });
+            }
+            Some(_) => {}
+            None => return Ok(Outcome::NoHint),
+        }
     }
     let path = paths.checkpoint(attempt.id);
     match backend.create(&path, attempt.bytes.clone()).await? {

@@ -125,6 +125,7 @@ impl Backend for TracedBackend {
             started,
             &result,
             |o| match o {
+                Outcome::NoHint => "no usable hint: list first".into(),
                 Outcome::Created => "created".into(),
                 Outcome::HintAhead(h, _) => format!("hint names newer checkpoint {h}"),
                 Outcome::HintGone => "hint names a checkpoint that is gone".into(),
