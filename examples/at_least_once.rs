@@ -8,9 +8,10 @@
 //! and `commit` returns only once the checkpoint itself is durable, so the checkpoint never
 //! runs ahead of the output.
 //!
-//! On start it reads the latest checkpoint, plans every partition (printing why each starts
-//! where it does), assigns them, then loops: consume a batch, write it, fsync, checkpoint, and
-//! mirror the offsets to the consumer group so lag monitors keep working.
+//! On start it cuts off a torn last line of the sink (a kill in the middle of a write), reads
+//! the latest checkpoint, plans every partition (printing why each starts where it does),
+//! assigns them, then loops: consume a batch, write it, fsync, checkpoint, and mirror the
+//! offsets to the consumer group so lag monitors keep working.
 //!
 //! ```text
 //! cargo run --example at_least_once -- --brokers 127.0.0.1:9092 --topic orders \
@@ -49,6 +50,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .create(true)
         .append(true)
         .open(&opts.sink)?;
+    // A kill in the middle of a large write can leave a torn last line: cut it off (its
+    // message comes again, the batch was never checkpointed).
+    let text = std::fs::read(&opts.sink)?;
+    let whole = text.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    if whole < text.len() {
+        eprintln!(
+            "sink: dropping a torn last line ({} bytes)",
+            text.len() - whole
+        );
+        sink.set_len(whole as u64)?;
+        sink.sync_all()?;
+    }
     loop {
         if opts.exit_at_end && common::at_end(&tracker.offsets(), &ends) {
             eprintln!("read every partition to its end; stopping");
