@@ -87,6 +87,11 @@ fn ops_err(py: Python<'_>, e: OpsError) -> PyErr {
                 ("window_ms", obj(py, liveness.window_ms)),
             ],
         ),
+        OpsError::NoSuchCheckpoint { stream, id, .. } => error_with::<crate::NotFoundError>(
+            py,
+            message,
+            vec![("stream", obj(py, stream)), ("id", obj(py, id))],
+        ),
         OpsError::NothingSelected { operation } => {
             error_with::<NothingSelectedError>(py, message, vec![("operation", obj(py, operation))])
         }
@@ -742,10 +747,11 @@ fn time_arg(value: &Bound<'_, PyAny>) -> PyResult<SystemTime> {
 ///
 /// Raises `NoCheckpointError` (the stream has none), `NothingSelectedError`,
 /// `NotInClusterError`, `InvalidOffsetError` (a negative offset), `MissingInputError`,
-/// `NotFoundError` (no such checkpoint to rewind to), `KafkaError`, `InvalidCheckpointError`,
+/// `NotFoundError` (no such checkpoint to rewind to), `OperationError` (a partition neither in
+/// the checkpoint nor the cluster, unless `allow_new_partitions`), `KafkaError`, `InvalidCheckpointError`,
 /// and `ValueError`/`TypeError` for arguments that do not name one mode.
 #[pyfunction]
-#[pyo3(signature = (store, stream, *, to_offset=None, shift_by=None, to_earliest=false, to_latest=false, to_datetime=None, by_duration=None, to_checkpoint=None, to_offsets=None, topics=None, cluster=None, bootstrap=None, timeout=10.0))]
+#[pyo3(signature = (store, stream, *, to_offset=None, shift_by=None, to_earliest=false, to_latest=false, to_datetime=None, by_duration=None, to_checkpoint=None, to_offsets=None, topics=None, cluster=None, bootstrap=None, timeout=10.0, allow_new_partitions=false))]
 #[allow(clippy::too_many_arguments)]
 fn plan_reset(
     py: Python<'_>,
@@ -763,6 +769,7 @@ fn plan_reset(
     cluster: Option<ClusterArg>,
     bootstrap: Option<String>,
     timeout: f64,
+    allow_new_partitions: bool,
 ) -> PyResult<PyResetPlan> {
     // Exactly one mode.
     let mut modes = Vec::new();
@@ -800,7 +807,10 @@ fn plan_reset(
             ));
         }
     };
-    let scope = scope_arg(topics)?;
+    let mut scope = scope_arg(topics)?;
+    if allow_new_partitions {
+        scope = scope.allow_new_partitions();
+    }
     let timeout = kafka_timeout(timeout)?;
     if cluster.is_some() && !matches!(to, ResetTo::Earliest | ResetTo::Latest) {
         return Err(PyValueError::new_err(

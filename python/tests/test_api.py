@@ -358,7 +358,11 @@ def test_reset_is_planned_then_executed(store):
         ("refunds", 0, 5),
     ]
     # Given offsets, a partition new to the stream included.
-    plan = tidemark.plan_reset(store, "s", to_offsets={"orders": {1: 40, 2: 3}})
+    with pytest.raises(tidemark.OperationError):  # partition 2 is new: refused by default
+        tidemark.plan_reset(store, "s", to_offsets={"orders": {1: 40, 2: 3}})
+    plan = tidemark.plan_reset(
+        store, "s", to_offsets={"orders": {1: 40, 2: 3}}, allow_new_partitions=True
+    )
     assert rows(plan.changes) == [("orders", 1, 90, 40, -50), ("orders", 2, None, 3, None)]
 
     # Back to an earlier checkpoint: some partitions, or all of them (rewind).

@@ -382,5 +382,6 @@ def plan_reset(
     cluster: Cluster | None = None,
     bootstrap: str | None = None,
     timeout: float = 10.0,
+    allow_new_partitions: bool = False,
 ) -> ResetPlan: ...
 def rewind(store: Store, stream: str, id: int) -> ResetPlan: ...
