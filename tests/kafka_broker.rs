@@ -15,7 +15,7 @@ use std::time::Duration;
 use kafka::{
     add_partitions, broker, commit_mirrored, consumer_config, consumer_config_for, create_topic,
     create_topic_with, delete_records, drain, expected, payloads, produce, produce_at, real_broker,
-    recreate_topic, watermarks,
+    recreate_topic, set_topic_configs, watermarks,
 };
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use tidemark::blocking::Store;
@@ -370,19 +370,29 @@ fn records_expired_by_retention_follow_the_data_loss_policy() {
     // A later record rolls a new segment, so the first one can expire.
     produce(&broker.bootstrap, &topic, 0, 100, 1);
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    let (low, high) = loop {
-        let (low, high) = watermarks(&broker, &topic, 0);
+    loop {
+        let (low, _) = watermarks(&broker, &topic, 0);
         if low >= 100 {
-            break (low, high);
+            break;
         }
         assert!(
             std::time::Instant::now() < deadline,
             "retention did not delete the first segment (log start {low})"
         );
         std::thread::sleep(Duration::from_millis(200));
-    };
-    // The last record may expire too (the broker rolls an expired active segment); either
-    // way, the checkpoint at 30 is below the log start.
+    }
+    // Stop the expiry (the last record may have gone too), let a retention pass already under
+    // way finish, then give the consumer records to read from a log start that stays put.
+    set_topic_configs(&broker, &topic, &[("retention.ms", "3600000")]);
+    std::thread::sleep(Duration::from_millis(2_500));
+    let (low, _) = watermarks(&broker, &topic, 0);
+    produce(&broker.bootstrap, &topic, 0, 200, 10);
+    let (low_after, high) = watermarks(&broker, &topic, 0);
+    assert_eq!(
+        low, low_after,
+        "the log start moved after retention was lengthened"
+    );
+    assert!(high - low >= 10, "log {low}..{high}");
     data_loss_is_refused_or_reported(&broker, &topic, 30, low, high);
 }
 

@@ -5,7 +5,10 @@ use std::time::{Duration, Instant};
 
 use rdkafka::ClientConfig;
 use rdkafka::Message;
-use rdkafka::admin::{AdminClient, AdminOptions, NewPartitions, NewTopic, TopicReplication};
+use rdkafka::admin::{
+    AdminClient, AdminOptions, AlterConfig, NewPartitions, NewTopic, ResourceSpecifier,
+    TopicReplication,
+};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::mocking::MockCluster;
@@ -242,6 +245,20 @@ pub fn create_topic_with(broker: &Broker, topic: &str, partitions: i32, configs:
     let results = rt.block_on(a.create_topics(&[new], &o)).unwrap();
     for r in results {
         r.unwrap_or_else(|(t, e)| panic!("create topic {t}: {e}"));
+    }
+}
+
+/// Replaces the configs of `topic` with these (AlterConfigs: configs not named return to the
+/// broker's defaults).
+pub fn set_topic_configs(broker: &Broker, topic: &str, configs: &[(&str, &str)]) {
+    let (a, o, rt) = admin(broker);
+    let mut alter = AlterConfig::new(ResourceSpecifier::Topic(topic));
+    for (k, v) in configs {
+        alter = alter.set(k, v);
+    }
+    let results = rt.block_on(a.alter_configs(&[alter], &o)).unwrap();
+    for r in results {
+        r.unwrap_or_else(|(resource, e)| panic!("alter configs of {resource:?}: {e}"));
     }
 }
 
