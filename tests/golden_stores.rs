@@ -612,7 +612,7 @@ async fn names_beyond_u64_are_foreign() {
     let verify = store.verify(s, |_, _| {}).await.unwrap();
     assert_eq!(verify.foreign.len(), 2);
     assert!(verify.damaged.is_empty());
-    // A writer claims after the highest real id.
+    // A writer claims above the newest valid checkpoint (names beyond u64 take no id).
     let writer = store.writer(s, writer_config()).await.unwrap();
     assert_eq!(writer.epoch(), 3);
 }

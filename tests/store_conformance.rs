@@ -63,6 +63,7 @@ conformance!(
     a_directory_named_like_the_hint_stops_no_commit,
     a_zombie_is_fenced_when_the_hint_names_a_damaged_object,
     a_directory_named_like_a_checkpoint_stops_no_writer_and_is_reported,
+    claims_and_commits_never_leave_free_ids_below_them,
 );
 
 mod cases {
@@ -302,15 +303,88 @@ mod cases {
     }
 
     /// Issue: with a damaged object at the largest id and no hint, a new writer wrapped
-    /// around to id 0. Now it is refused clearly.
+    /// around to id 0. Now a claim above the newest valid checkpoint that would pass the
+    /// largest id is refused clearly; damage up there alone takes no id from a new stream.
     pub async fn ids_at_the_top_of_the_range_are_refused(loc: &Location) {
         let store = loc.open();
+        let valid = |stream: &str, id: u64| {
+            let c = tidemark_testkit::fixtures::checkpoint(stream, id, offsets(1));
+            tidemark::format::encode(&c).unwrap()
+        };
+        plant(loc, "top", u64::MAX - 1, valid("top", u64::MAX - 1)).await;
         plant(loc, "top", u64::MAX, b"damaged".to_vec()).await;
         match store.writer("top", config("app")).await {
             Err(StoreError::IdsExhausted { last, .. }) => assert_eq!(last, u64::MAX),
             other => panic!("{other:?}"),
         }
-        assert!(store.latest("top").await.unwrap().is_none());
+        assert_eq!(store.latest("top").await.unwrap().unwrap().id, u64::MAX - 1);
+
+        plant(loc, "top-valid", u64::MAX, valid("top-valid", u64::MAX)).await;
+        match store.writer("top-valid", config("app")).await {
+            Err(StoreError::IdsExhausted { last, .. }) => assert_eq!(last, u64::MAX),
+            other => panic!("{other:?}"),
+        }
+
+        plant(loc, "top-damage", u64::MAX, b"damaged".to_vec()).await;
+        let mut writer = store.writer("top-damage", config("app")).await.unwrap();
+        assert_eq!(writer.epoch(), 1, "never wraps, never jumps to the top");
+        let c = writer.commit(NewCheckpoint::new(offsets(2))).await.unwrap();
+        assert_eq!(c.id, 2);
+        assert_eq!(store.latest("top-damage").await.unwrap().unwrap().id, 2);
+    }
+
+    /// Found by the state-machine test's random runs: a claim used to take the id after the
+    /// highest object present, jumping past damaged objects and leaving ids free below it.
+    /// When that writer's open failed before it rewrote the hint, the previous writer, its
+    /// hint lagging, committed into the free ids (`Ok` after a newer claim), and readers then
+    /// fell back to the claim's older offsets. A claim now takes the lowest id above the
+    /// newest valid checkpoint that holds no damage: the previous writer's next create meets it.
+    pub async fn claims_and_commits_never_leave_free_ids_below_them(loc: &Location) {
+        let store = loc.open();
+        let mut old = store.writer("gap", config("old")).await.unwrap();
+        old.commit(NewCheckpoint::new(offsets(1))).await.unwrap();
+        let last = old.commit(NewCheckpoint::new(offsets(2))).await.unwrap().id;
+        // Damage two ids above the newest checkpoint, ids free between.
+        plant(loc, "gap", last + 3, b"torn".to_vec()).await;
+        let newer = store.writer("gap", config("new")).await.unwrap();
+        assert_eq!(newer.epoch(), last + 1, "claims the first free id");
+        // Its hint write lost (the open failed right after the create): the hint lags.
+        put_raw(loc, "gap", "_latest", format!("{last}\n").into_bytes()).await;
+        drop(newer);
+        match old.commit(NewCheckpoint::new(offsets(3))).await {
+            Err(StoreError::Fenced { by, .. }) => assert_eq!(by.epoch, last + 1),
+            other => panic!("the old writer must be fenced, got {other:?}"),
+        }
+        let latest = store.latest("gap").await.unwrap().unwrap();
+        assert_eq!((latest.id, latest.offsets), (last + 1, offsets(2)));
+        // The next writer moves past the damage, never overwriting it.
+        let mut next = store.writer("gap", config("next")).await.unwrap();
+        assert_eq!(next.epoch(), last + 2);
+        let c = next.commit(NewCheckpoint::new(offsets(4))).await.unwrap();
+        assert_eq!(c.id, last + 4);
+        assert_eq!(
+            c.skipped.iter().map(|s| s.id).collect::<Vec<_>>(),
+            [last + 3]
+        );
+        assert_eq!(
+            store.get_bytes("gap", last + 3).await.unwrap().unwrap(),
+            &b"torn"[..]
+        );
+
+        // The same for a commit: a writer without a usable hint lists the stream, and used to
+        // move past damage above a free id, leaving that id to a claim it would never meet.
+        let mut writer = store.writer("gap2", config("app")).await.unwrap();
+        let last = writer.last_id();
+        plant(loc, "gap2", last + 2, Vec::new()).await;
+        put_raw(loc, "gap2", "_latest", b"garbage".to_vec()).await;
+        let c = writer.commit(NewCheckpoint::new(offsets(1))).await.unwrap();
+        assert_eq!((c.id, c.skipped.len()), (last + 1, 0), "{c:?}");
+        let c = writer.commit(NewCheckpoint::new(offsets(2))).await.unwrap();
+        assert_eq!(c.id, last + 3);
+        assert_eq!(
+            c.skipped.iter().map(|s| s.id).collect::<Vec<_>>(),
+            [last + 2]
+        );
     }
 
     use super::*;

@@ -221,14 +221,7 @@ impl Store {
         loop {
             attempts += 1;
             let latest = self.latest_report(stream).await?;
-            let newest = latest.max_id.unwrap_or(0);
-            let claim_id = newest
-                .checked_add(1)
-                .ok_or_else(|| StoreError::IdsExhausted {
-                    stream: stream.to_owned(),
-                    last: newest,
-                })?
-                .max(floor);
+            let claim_id = claim_id(stream, &latest, floor)?;
             let now_ms = self.inner.options.clock.now_ms();
             let base = match &given {
                 None => {
@@ -292,8 +285,9 @@ impl Store {
                     }
                     self.write_hint(&paths, claim_id).await;
                     // An older writer trusts a usable hint below its next id: one left stale
-                    // here (a failed or lost write) would let it create ids a claim that
-                    // jumped past damage left free below this one.
+                    // here (a failed or lost write) would let it create ids compaction freed
+                    // (or that a claim by an older tidemark, which jumped past damage, left
+                    // free below this one).
                     if let Some(hint) = self.read_hint(&paths).await?
                         && hint < claim_id
                     {
@@ -399,6 +393,27 @@ impl Store {
             }),
         }
     }
+}
+
+/// The id a claim takes: the lowest one above the newest valid checkpoint that holds no
+/// damaged object (and is not below `floor`, past ids found taken). Never above a free id: a
+/// claim that jumped past damaged objects would leave ids free below it, where an older
+/// writer whose hint lags could still commit (LAYOUT.md §3).
+fn claim_id(stream: &str, latest: &super::LatestReport, floor: u64) -> Result<u64> {
+    let exhausted = |last| StoreError::IdsExhausted {
+        stream: stream.to_owned(),
+        last,
+    };
+    let newest = latest.checkpoint.as_ref().map_or(0, |c| c.id);
+    let mut id = newest
+        .checked_add(1)
+        .ok_or_else(|| exhausted(newest))?
+        .max(floor);
+    let damaged: std::collections::BTreeSet<u64> = latest.skipped.iter().map(|s| s.id).collect();
+    while damaged.contains(&id) {
+        id = id.checked_add(1).ok_or_else(|| exhausted(id))?;
+    }
+    Ok(id)
 }
 
 /// A name part no other probe uses: stores opened at once, in this process (a counter) or
@@ -543,8 +558,9 @@ impl StreamWriter {
                     continue;
                 }
                 // Past an object that is no checkpoint, the hint no longer vouches for the
-                // ids after it (a claim may have jumped over a gap to beyond damage, and its
-                // hint write may have failed): the newest valid checkpoint decides first.
+                // ids after it (a claim may have landed right above it, or, by an older
+                // tidemark, jumped over a gap to beyond it, and its hint write may have
+                // failed): the newest valid checkpoint decides first.
                 Outcome::Taken(None) => {
                     self.move_past(id, Damage::NotAFile);
                     self.catch_up(id + 1).await?;
@@ -602,8 +618,10 @@ impl StreamWriter {
     /// Someone may have written at or past `id` (the hint names a missing or damaged
     /// checkpoint there, or there is no usable hint): the newest valid checkpoint decides (a
     /// newer writer's: fenced; this writer's own: continue after it; an older writer's: a
-    /// conflict), and damaged objects above it are moved past. Returns true when nothing is
-    /// at or past `id`.
+    /// conflict), and damaged objects at the ids this writer would write next, in a row, are
+    /// moved past. Damage above a free id stays ahead: moving past it would leave that id free
+    /// below this writer's next one, where a claim may land that this writer would never
+    /// meet (LAYOUT.md §3). Returns true when this writer's next id is free.
     async fn catch_up(&mut self, id: u64) -> Result<bool> {
         let report = self.store.latest_unchecked(&self.stream).await?;
         let mut found = false;
@@ -613,12 +631,17 @@ impl StreamWriter {
             found = true;
             self.judge_valid(valid.id, valid)?;
         }
-        // Damaged objects newer than the newest valid checkpoint, oldest first.
-        for skipped in report.skipped.into_iter().rev() {
-            if skipped.id >= id && skipped.id > self.last_id {
-                found = true;
-                self.move_past(skipped.id, skipped.reason);
-            }
+        let mut damaged: BTreeMap<u64, Damage> = report
+            .skipped
+            .into_iter()
+            .map(|s| (s.id, s.reason))
+            .collect();
+        while let Some(next) = self.last_id.checked_add(1)
+            && next >= id
+            && let Some(reason) = damaged.remove(&next)
+        {
+            found = true;
+            self.move_past(next, reason);
         }
         Ok(!found)
     }
