@@ -11,6 +11,9 @@
 #                                     # (3 kills, 1 upgrade; a few minutes): what scripts/test.sh runs
 #   scripts/python-test.sh api        # ruff + the API tests (moto only, no Kafka, no Spark)
 #   scripts/python-test.sh bench      # the benchmarks in python/benches (Kafka + Spark)
+#   scripts/python-test.sh venv       # only install the venv (scripts/test.sh runs this in the
+#                                     # background while the Rust side builds)
+#   scripts/python-test.sh wheel      # only the venv and the test wheel (dev profile), installed
 #
 # Needs: cargo, a C compiler, cmake (librdkafka is built from source once), python3 (>= 3.9),
 # java 17 and mvn.
@@ -19,9 +22,9 @@ cd "$(dirname "$0")/.."
 
 WHAT="${1:-all}"
 case "$WHAT" in
-  all | ci | api | bench) ;;
+  all | ci | api | bench | venv | wheel) ;;
   *)
-    echo "usage: $0 [all|ci|api|bench]" >&2
+    echo "usage: $0 [all|ci|api|bench|venv|wheel]" >&2
     exit 2
     ;;
 esac
@@ -42,6 +45,7 @@ if [ ! -f "$VENV/.tidemark-reqs" ] || [ "$(cat "$VENV/.tidemark-reqs")" != "$REQ
   echo "$REQS" >"$VENV/.tidemark-reqs"
 fi
 PY="$VENV/bin/python"
+if [ "$WHAT" = venv ]; then exit 0; fi
 
 # --- jars from Maven Central (resolve_jars: scripts/lib.sh) ----------------------------------
 # settings.xml blocks the extra repository Spark's poms name, so that only Maven Central is used.
@@ -51,7 +55,7 @@ PY="$VENV/bin/python"
 # The tests build it without optimisations (a few minutes less to compile); what is measured
 # (bench) and the long run (all) build it as users get it, optimised.
 case "$WHAT" in
-  ci | api) PROFILE=dev ;;
+  ci | api | wheel) PROFILE=dev ;;
   *) PROFILE=release ;;
 esac
 log "building the wheel (maturin, $PROFILE profile, abi3)"
@@ -61,6 +65,7 @@ rm -rf "$PYCACHE/wheels"
 (cd python && "$VENV/bin/maturin" build --profile "$PROFILE" --auditwheel skip --quiet --interpreter "$PY" --out "$PYCACHE/wheels")
 "$VENV/bin/pip" install --quiet --disable-pip-version-check --force-reinstall --no-deps "$PYCACHE"/wheels/tidemark-*.whl
 (cd /tmp && "$PY" -c 'import tidemark; print("installed tidemark", tidemark.__version__)')
+if [ "$WHAT" = wheel ]; then exit 0; fi
 
 log "ruff"
 "$VENV/bin/ruff" check python

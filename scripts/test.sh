@@ -30,6 +30,20 @@ if [ -n "$missing" ]; then
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y $missing
 fi
 
+# --- the Python package's test venv (pyspark is ~450 MB): installed in the background while the
+# Rust side builds and tests; waited for before the Python step -------------------------------
+PY_PREP_LOG="$CACHE/python-prepare.log"
+scripts/python-test.sh venv >"$PY_PREP_LOG" 2>&1 &
+PY_PREP=$!
+# Waits for the background Python preparation $1 (a pid); on failure prints its log's tail.
+wait_python_prep() {
+  if ! wait "$1"; then
+    tail -n 40 "$PY_PREP_LOG" >&2
+    echo "preparing the Python tests failed (log: $PY_PREP_LOG)" >&2
+    exit 1
+  fi
+}
+
 # --- Python venv with moto (an S3-compatible server) -------------------------------------
 if [ ! -x "$VENV/bin/moto_server" ] || ! "$VENV/bin/python" -c 'import boto3, moto' 2>/dev/null; then
   log "installing moto into $VENV"
@@ -38,7 +52,7 @@ if [ ! -x "$VENV/bin/moto_server" ] || ! "$VENV/bin/python" -c 'import boto3, mo
 fi
 
 # --- start moto -------------------------------------------------------------------------
-PIDS=()
+PIDS=("$PY_PREP")
 PIDS_DIRS=()
 cleanup() {
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
@@ -168,12 +182,21 @@ log "cargo test"
 # One feature set for everything (hdfs on: the store tests run on HDFS too), so each crate is
 # built once. The crash tests run the example binaries as separate processes: build them first.
 cargo build --all-features --examples
+cargo test --workspace --all-features --lib --bins --tests --examples --no-run
+# The Python test wheel compiles (its own cargo workspace) while the tests run, which mostly
+# wait on the servers.
+wait_python_prep "$PY_PREP"
+log "building the Python test wheel in the background"
+scripts/python-test.sh wheel >"$PY_PREP_LOG" 2>&1 &
+PY_PREP=$!
+PIDS+=("$PY_PREP")
 cargo test --workspace --all-features --lib --bins --tests --examples
 cargo test --workspace --all-features --doc
 
 log "the Python package: wheel (maturin), ruff, API tests (local disk, S3, the broker), PySpark"
 # (its own moto; the CI-sized PySpark crash/upgrade test: the long one runs with
 # `scripts/python-test.sh all`)
+wait_python_prep "$PY_PREP"
 scripts/python-test.sh ci
 
 log "fuzz corpus replay, and the fuzz targets still build"
