@@ -80,6 +80,8 @@ cleanup() {
   rm -rf "$RUN_DIR"
 }
 trap cleanup EXIT
+# Stopped by scripts/test.sh (its background job): still stop what this started.
+trap 'exit 143' TERM INT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_port() { # port, what, log
   for _ in $(seq 1 600); do

@@ -2,6 +2,12 @@
 # Installs what the tests need (idempotently, cached outside the clone), starts the servers
 # they use on 127.0.0.1, runs every check and test, and stops the servers again.
 #
+# The downloads (moto, the Kafka and HDFS jars, the Python test venv) run in the background
+# while the Rust side is checked and compiled; the Python package's tests (their wheel's build,
+# then a PySpark query on the broker) run in the background while the cargo tests run, which
+# mostly wait on the servers. Each background job writes a log under the cache folder, printed
+# when it is waited for; a failed one fails the run with its log's tail.
+#
 #   scripts/test.sh
 #
 # Cache folder: $TIDEMARK_CACHE (default ~/.cache/tidemark). Needs: cargo, a C compiler, make,
@@ -30,31 +36,48 @@ if [ -n "$missing" ]; then
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y $missing
 fi
 
-# --- the Python package's test venv (pyspark is ~450 MB): installed in the background while the
-# Rust side builds and tests; waited for before the Python step -------------------------------
-PY_PREP_LOG="$CACHE/python-prepare.log"
-scripts/python-test.sh venv >"$PY_PREP_LOG" 2>&1 &
-PY_PREP=$!
-# Waits for the background Python preparation $1 (a pid); on failure prints its log's tail.
-wait_python_prep() {
-  if ! wait "$1"; then
-    tail -n 40 "$PY_PREP_LOG" >&2
-    echo "preparing the Python tests failed (log: $PY_PREP_LOG)" >&2
+# --- background jobs ---------------------------------------------------------------------
+PIDS=()
+PIDS_DIRS=()
+# Starts `$2...` in the background, its output in $CACHE/$1.log; sets JOB to its pid.
+background() {
+  local name=$1
+  shift
+  "$@" >"$CACHE/$name.log" 2>&1 &
+  JOB=$!
+  PIDS+=("$JOB")
+}
+# Waits for the background job $2 named $1: prints its log (the tail when it failed) and fails
+# the run when it failed.
+wait_job() {
+  if wait "$2"; then
+    sed "s/^/[$1] /" "$CACHE/$1.log"
+  else
+    tail -n 60 "$CACHE/$1.log" >&2
+    echo "$1 failed (log: $CACHE/$1.log)" >&2
     exit 1
   fi
 }
+# The S3 server (moto, from PyPI) and the Kafka and HDFS jars (Maven Central), one after the
+# other (two Maven processes must not fill one local repository at the same time).
+prepare_servers() {
+  if [ ! -x "$VENV/bin/moto_server" ] || ! "$VENV/bin/python" -c 'import boto3, moto' 2>/dev/null; then
+    echo "installing moto into $VENV"
+    python3 -m venv "$VENV"
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check 'moto[server]==5.1.*'
+  fi
+  scripts/kafka/fetch.sh
+  scripts/hdfs/fetch.sh
+}
+log "in the background: moto, the Kafka and HDFS jars, the Python test venv (pyspark ~450 MB)"
+background servers-prepare prepare_servers
+SERVERS_PREP=$JOB
+background python-venv scripts/python-test.sh venv
+PY_VENV=$JOB
 
-# --- Python venv with moto (an S3-compatible server) -------------------------------------
-if [ ! -x "$VENV/bin/moto_server" ] || ! "$VENV/bin/python" -c 'import boto3, moto' 2>/dev/null; then
-  log "installing moto into $VENV"
-  python3 -m venv "$VENV"
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check 'moto[server]==5.1.*'
-fi
-
-# --- start moto -------------------------------------------------------------------------
-PIDS=("$PY_PREP")
-PIDS_DIRS=()
 cleanup() {
+  # A background job's children first (pip, mvn, cargo, pytest), then the job itself.
+  for pid in "${PIDS[@]}"; do pkill -P "$pid" 2>/dev/null || true; done
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
   # The JVMs were started by the start scripts, so they are not this shell's children: poll
   # until each is gone (a graceful Kafka shutdown takes a few seconds), then force it.
@@ -67,6 +90,38 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# --- checks, and everything compiled, while the downloads run ------------------------------
+log "cargo fmt --check"
+cargo fmt --all -- --check
+log "cargo clippy (the workspace with every feature; the library with none)"
+cargo clippy --workspace --all-targets --all-features -- -D warnings
+cargo clippy -p tidemark --lib --no-default-features -- -D warnings
+log "the library's default build pulls no C Kafka client and no command-line dependencies"
+heavy=$(cargo tree -p tidemark -e normal --prefix none \
+  | grep -E '^(rdkafka|rdkafka-sys|clap|clap_complete|indicatif|tracing-subscriber) ' || true)
+if [ -n "$heavy" ]; then
+  echo "the default library build depends on: $heavy" >&2
+  exit 1
+fi
+log "docs: no broken intra-doc links"
+RUSTDOCFLAGS="-D warnings" cargo doc -p tidemark --all-features --no-deps --quiet
+
+log "reference reader over the golden files"
+python3 format-spec/reference/check_vectors.py
+
+log "the fuzz targets still build (the corpus replay is tests/fuzz_corpus.rs)"
+( cd fuzz && cargo check --quiet --bins )
+
+log "compiling the tests"
+# One feature set for everything (hdfs on: the store tests run on HDFS too), so each crate is
+# built once. The crash tests run the example binaries as separate processes: build them first.
+cargo build --all-features --examples
+cargo test --workspace --all-features --lib --bins --tests --examples --no-run
+
+log "waiting for the downloads"
+wait_job servers-prepare "$SERVERS_PREP"
+
+# --- start moto -------------------------------------------------------------------------
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 S3_PORT=$(free_port)
@@ -86,10 +141,7 @@ export TIDEMARK_TEST_S3_ENDPOINT="http://127.0.0.1:$S3_PORT"
 export TIDEMARK_TEST_S3_BUCKET=tidemark-test
 
 # --- Apache Kafka 4 (KRaft, one node; jars from Maven Central) and HDFS (MiniDFSCluster) ---
-# The jars first, one after the other (two Maven processes must not fill one local repository
-# at the same time); the start scripts find them cached.
-scripts/kafka/fetch.sh >/dev/null
-scripts/hdfs/fetch.sh >/dev/null
+# (their jars were fetched in the background, above)
 RUN_DIR=$(mktemp -d)
 PIDS_DIRS+=("$RUN_DIR")
 # Both JVMs start at the same time; each start script waits for its server and, when it fails,
@@ -159,48 +211,20 @@ if [ -z "$ZK_UP" ]; then
 fi
 export TIDEMARK_TEST_ZOOKEEPER="127.0.0.1:$ZK_PORT"
 
-# --- checks -----------------------------------------------------------------------------
-log "cargo fmt --check"
-cargo fmt --all -- --check
-log "cargo clippy (the workspace with every feature; the library with none)"
-cargo clippy --workspace --all-targets --all-features -- -D warnings
-cargo clippy -p tidemark --lib --no-default-features -- -D warnings
-log "the library's default build pulls no C Kafka client and no command-line dependencies"
-heavy=$(cargo tree -p tidemark -e normal --prefix none \
-  | grep -E '^(rdkafka|rdkafka-sys|clap|clap_complete|indicatif|tracing-subscriber) ' || true)
-if [ -n "$heavy" ]; then
-  echo "the default library build depends on: $heavy" >&2
-  exit 1
-fi
-log "docs: no broken intra-doc links"
-RUSTDOCFLAGS="-D warnings" cargo doc -p tidemark --all-features --no-deps --quiet
-
-log "reference reader over the golden files"
-python3 format-spec/reference/check_vectors.py
+# --- tests ------------------------------------------------------------------------------
+# The Python package's tests run in the background meanwhile (their own moto; the broker
+# started above; the CI-sized PySpark crash/upgrade test: the long one runs with
+# `scripts/python-test.sh all`).
+wait_job python-venv "$PY_VENV"
+log "in the background: the Python package (wheel, ruff, API tests on local disk, S3 and the broker, PySpark)"
+background python-tests scripts/python-test.sh ci
+PY_TESTS=$JOB
 
 log "cargo test"
-# One feature set for everything (hdfs on: the store tests run on HDFS too), so each crate is
-# built once. The crash tests run the example binaries as separate processes: build them first.
-cargo build --all-features --examples
-cargo test --workspace --all-features --lib --bins --tests --examples --no-run
-# The Python test wheel compiles (its own cargo workspace) while the tests run, which mostly
-# wait on the servers.
-wait_python_prep "$PY_PREP"
-log "building the Python test wheel in the background"
-scripts/python-test.sh wheel >"$PY_PREP_LOG" 2>&1 &
-PY_PREP=$!
-PIDS+=("$PY_PREP")
 cargo test --workspace --all-features --lib --bins --tests --examples
 cargo test --workspace --all-features --doc
 
-log "the Python package: wheel (maturin), ruff, API tests (local disk, S3, the broker), PySpark"
-# (its own moto; the CI-sized PySpark crash/upgrade test: the long one runs with
-# `scripts/python-test.sh all`)
-wait_python_prep "$PY_PREP"
-scripts/python-test.sh ci
-
-log "fuzz corpus replay, and the fuzz targets still build"
-# (the replay itself is tests/fuzz_corpus.rs, run above)
-( cd fuzz && cargo check --quiet --bins )
+log "waiting for the Python package's tests"
+wait_job python-tests "$PY_TESTS"
 
 log "all checks and tests passed"
