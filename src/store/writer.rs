@@ -621,7 +621,8 @@ impl StreamWriter {
     /// conflict), and damaged objects at the ids this writer would write next, in a row, are
     /// moved past. Damage above a free id stays ahead: moving past it would leave that id free
     /// below this writer's next one, where a claim may land that this writer would never
-    /// meet (LAYOUT.md §3). Returns true when this writer's next id is free.
+    /// meet (LAYOUT.md §3). Returns true when it found nothing at or past `id` to judge or move
+    /// past (this writer's next id is then free, as far as the listing shows).
     async fn catch_up(&mut self, id: u64) -> Result<bool> {
         let report = self.store.latest_unchecked(&self.stream).await?;
         let mut found = false;
