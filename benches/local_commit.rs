@@ -6,43 +6,53 @@
 //! ```
 //!
 //! `StreamWriter::commit` of a 100-partition checkpoint on a local store (`store_commit`,
-//! async, current-thread runtime: the file work goes to tokio's blocking pool) and the same
+//! async, current-thread runtime: the file work goes to the store's I/O thread) and the same
 //! through the blocking facade (`blocking_commit`: the file work runs on the calling thread)
-//! against the raw floor measured in the same run (`floor`): the same bytes written with plain
-//! `std::fs` to a staging file, fsynced, hard-linked to the final name, folder fsynced, staging
-//! name removed. All folders are in one temporary folder (one file system). Then an interleaved
-//! measurement (blocks of 25 back-to-back operations per variant, the variants taking turns, so
-//! that the disk's drift hits all alike) adds two diagnostics: the floor plus a `_latest`
-//! rewrite done as the store does it, and an async commit with the read-back
-//! (`verify_writes: Some(true)`, off by default on local disk). Target: commit / floor <= 1.15,
-//! async and blocking.
+//! against the raw floor (`floor`): the same bytes written with plain `std::fs` to a staging
+//! file, fsynced, hard-linked to the final name, the staging name removed, the folder fsynced.
+//! All folders are in one temporary folder (one file system).
+//!
+//! The verdict comes from an interleaved measurement after criterion's: 600 rounds, each
+//! running every operation once in a shuffled order, so that the disk's drift and the journal
+//! work each operation leaves to the next hit all alike. Every commit is compared with a floor
+//! run in the commit's own folder (two folders of one file system took new names at speeds 1.5
+//! times apart here); the ratios of the even and of the odd rounds are printed beside the whole
+//! run's, to show the noise. Two diagnostics run with them: the floor plus a `_latest` rewrite
+//! done as the store does it, and an async commit with the read-back (`verify_writes:
+//! Some(true)`, off by default on local disk). Target: commit / floor <= 1.15, async and
+//! blocking. Criterion's medians, minutes apart and in different folders, are printed too,
+//! without a verdict.
 //!
 //! With `-- --test` everything runs once (a smoke test). The machine is shared and noisy:
 //! compare figures of one run with each other.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, SamplingMode};
-use tidemark::store::{NewCheckpoint, Store, StoreOptions};
+use tidemark::store::{NewCheckpoint, Store, StoreOptions, StreamWriter};
 use tidemark_testkit::bench::{
     Report, STREAM, checkpoint_name, estimate_line, load_average, median, ms, offsets, percentile,
     quick, remove_folder, runtime, temp_dir, verdict, writer_config,
 };
+use tokio::runtime::Runtime;
 
 const GROUP: &str = "store_local_commit";
-/// The interleaved measurement: blocks of this many operations of one variant, and this many
-/// turns of each variant.
-const BLOCK: usize = 25;
-const BLOCK_CYCLES: usize = 12;
+/// The interleaved measurement: this many rounds, each running every variant once.
+const ROUNDS: usize = 600;
 
-/// The floor: `bytes` written to a staging file, fsynced, hard-linked to `<id>.tdm`, the
-/// folder fsynced, the staging name removed.
+/// The floor: `bytes` written to a staging file, fsynced, hard-linked to the final name, the
+/// staging name removed, the folder fsynced: the file work of a local commit, in the order the
+/// store does it. (Removing the staging name after the folder's fsync, as this floor did until
+/// the interleaving was shuffled, leaves the removal to be journalled by the next operation's
+/// fsync, which may be another variant's.)
 fn floor_commit(dir: &Path, id: u64, bytes: &[u8]) {
-    let target = dir.join(checkpoint_name(id));
-    let staging = dir.join(format!("{}#1", checkpoint_name(id)));
+    // Not a checkpoint's name (a floor may run in a stream's folder), but as long as one.
+    let name = format!("floor-{}", checkpoint_name(id));
+    let target = dir.join(&name);
+    let staging = dir.join(format!("{name}#1"));
     let mut file = OpenOptions::new()
         .read(true)
         .write(true)
@@ -53,10 +63,10 @@ fn floor_commit(dir: &Path, id: u64, bytes: &[u8]) {
     file.sync_all().expect("fsync file");
     drop(file);
     std::fs::hard_link(&staging, &target).expect("hard link");
+    std::fs::remove_file(&staging).expect("remove staging file");
     File::open(dir)
         .and_then(|d| d.sync_all())
         .expect("fsync folder");
-    std::fs::remove_file(&staging).expect("remove staging file");
 }
 
 /// Diagnostic, not a target: the floor followed by a hint rewrite done the way the store's
@@ -76,14 +86,57 @@ fn floor_commit_with_hint(dir: &Path, id: u64, bytes: &[u8]) {
     std::fs::rename(&staging, dir.join("_latest")).expect("rename hint");
 }
 
+/// Shuffles `order` (Fisher-Yates) with the xorshift generator whose state is `seed`.
+fn shuffle(order: &mut [usize], seed: &mut u64) {
+    for i in (1..order.len()).rev() {
+        *seed ^= *seed << 13;
+        *seed ^= *seed >> 7;
+        *seed ^= *seed << 17;
+        order.swap(i, (*seed % (i as u64 + 1)) as usize);
+    }
+}
+
+/// One operation of the interleaved measurement.
+enum Op {
+    /// The floor, in this folder.
+    Floor(PathBuf),
+    /// The floor and a hint rewrite, in this folder.
+    FloorHint(PathBuf),
+    /// An async commit, on the bench's current-thread runtime.
+    Async(StreamWriter),
+    /// A commit through the blocking facade.
+    Blocking(tidemark::blocking::StreamWriter),
+}
+
+impl Op {
+    /// Runs the operation once: a commit of `new`, or the floor writing `bytes` under the
+    /// next of the floor's ids.
+    fn run(&mut self, rt: &Runtime, new: &NewCheckpoint, bytes: &[u8], floor_id: &mut u64) {
+        match self {
+            Op::Floor(dir) => {
+                *floor_id += 1;
+                floor_commit(dir, *floor_id, bytes);
+            }
+            Op::FloorHint(dir) => {
+                *floor_id += 1;
+                floor_commit_with_hint(dir, *floor_id, bytes);
+            }
+            Op::Async(writer) => {
+                rt.block_on(writer.commit(new.clone())).unwrap();
+            }
+            Op::Blocking(writer) => {
+                writer.commit(new.clone()).unwrap();
+            }
+        }
+    }
+}
+
 fn main() {
     let mut report = Report::start("local commit against the raw floor");
     let mut c = Criterion::default().configure_from_args();
     let tmp = temp_dir("commit");
     let floor_dir = tmp.path().join("floor");
-    let floor_hint_dir = tmp.path().join("floor_hint");
     std::fs::create_dir_all(&floor_dir).unwrap();
-    std::fs::create_dir_all(&floor_hint_dir).unwrap();
     let rt = runtime();
     let store_root = tmp.path().join("store");
     let store = Store::open(store_root.to_str().unwrap()).unwrap();
@@ -94,7 +147,7 @@ fn main() {
         ..Default::default()
     };
     let store_rb = Store::open_with(store_root.to_str().unwrap(), verify).unwrap();
-    let mut writer_rb = rt
+    let writer_rb = rt
         .block_on(store_rb.writer("billing-verify", writer_config()))
         .unwrap();
     // The blocking facade (its commits do the file work on the calling thread), another stream.
@@ -102,6 +155,7 @@ fn main() {
     let mut writer_blocking = blocking_store
         .writer("billing-blocking", writer_config())
         .unwrap();
+    let stream_dir = |stream: &str| store_root.join("streams").join(stream);
     let new = NewCheckpoint::new(offsets());
     // The floor writes exactly the bytes of a committed checkpoint.
     let committed = rt.block_on(writer.commit(new.clone())).unwrap();
@@ -110,7 +164,6 @@ fn main() {
         .unwrap()
         .unwrap();
     let mut floor_id = 0u64;
-    let mut floor_hint_id = 0u64;
 
     let mut group = c.benchmark_group(GROUP);
     group
@@ -150,81 +203,104 @@ fn main() {
     group.finish();
     c.final_summary();
 
-    // Interleaved in blocks: each variant runs BLOCK times back to back, the variants take
-    // turns in a rotating order, so that the disk's drift during the run hits all alike. The
-    // first operation of a block is not counted: its fsync also flushes what the previous
-    // variant left unsynced (on ext4 an fsync commits the whole journal).
-    let cycles = if quick() { 1 } else { BLOCK_CYCLES };
-    let mut times: [Vec<Duration>; 5] = Default::default();
-    for cycle in 0..cycles {
-        for k in 0..5 {
-            let variant = (cycle + k) % 5;
-            for i in 0..BLOCK {
-                let n = new.clone();
-                let start = Instant::now();
-                match variant {
-                    0 => {
-                        floor_id += 1;
-                        floor_commit(&floor_dir, floor_id, &bytes);
-                    }
-                    1 => {
-                        rt.block_on(writer.commit(n)).unwrap();
-                    }
-                    2 => {
-                        floor_hint_id += 1;
-                        floor_commit_with_hint(&floor_hint_dir, floor_hint_id, &bytes);
-                    }
-                    3 => {
-                        rt.block_on(writer_rb.commit(n)).unwrap();
-                    }
-                    _ => {
-                        writer_blocking.commit(n).unwrap();
-                    }
-                }
-                if i > 0 {
-                    times[variant].push(start.elapsed());
-                }
-            }
+    // Interleaved: each round runs every operation once, in an order shuffled anew each round,
+    // so that the disk's drift during the run hits all alike, and so that every operation
+    // follows every other equally often (on ext4 an fsync commits the whole journal: an
+    // operation also pays for what the one before it left unsynced). How fast a folder takes a
+    // new name depends on the folder (how many names it holds, where it lies on the disk: two
+    // fresh folders differed by 1.5 times here), so every commit is compared with a floor run
+    // in its own folder, under names no store reads.
+    let async_writer = rt
+        .block_on(store.writer("interleaved-async", writer_config()))
+        .unwrap();
+    let blocking_writer = blocking_store
+        .writer("interleaved-blocking", writer_config())
+        .unwrap();
+    let hint_dir = tmp.path().join("interleaved-hint");
+    std::fs::create_dir_all(&hint_dir).unwrap();
+    let mut ops = vec![
+        (
+            "floor in the commit's folder",
+            Op::Floor(stream_dir("interleaved-async")),
+        ),
+        ("store commit (default options)", Op::Async(async_writer)),
+        (
+            "floor in the commit's folder",
+            Op::Floor(stream_dir("interleaved-blocking")),
+        ),
+        ("blocking facade commit", Op::Blocking(blocking_writer)),
+        (
+            "floor in the commit's folder",
+            Op::Floor(stream_dir("billing-verify")),
+        ),
+        ("diag: store commit, read-back", Op::Async(writer_rb)),
+        ("floor in a folder of its own", Op::Floor(hint_dir.clone())),
+        ("diag: floor + hint rewrite", Op::FloorHint(hint_dir)),
+    ];
+    // Each folder exists before the first floor runs in it.
+    for (_, op) in &mut ops {
+        op.run(&rt, &new, &bytes, &mut floor_id);
+    }
+    let rounds = if quick() { 2 } else { ROUNDS };
+    let mut times: Vec<Vec<Duration>> = vec![Vec::new(); ops.len()];
+    // The same, split by the parity of the round: two half-runs, whose ratios show how much
+    // of a ratio is noise.
+    let mut halves: [Vec<Vec<Duration>>; 2] = [times.clone(), times.clone()];
+    let mut order: Vec<usize> = (0..ops.len()).collect();
+    let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+    for round in 0..rounds {
+        shuffle(&mut order, &mut seed);
+        for &k in &order {
+            let start = Instant::now();
+            ops[k].1.run(&rt, &new, &bytes, &mut floor_id);
+            let took = start.elapsed();
+            times[k].push(took);
+            halves[round % 2][k].push(took);
         }
     }
-    let floor_median = median(&times[0]);
     report.line(format!(
-        "local commit, interleaved in blocks: {cycles} x {BLOCK} per variant, {} B \
+        "local commit, interleaved: {rounds} rounds of every operation once, shuffled, {} B \
          checkpoint, load average {}",
         bytes.len(),
         load_average()
     ));
-    for (variant, name) in [
-        "floor (std::fs)",
-        "store commit (default options)",
-        "diag: floor + hint rewrite",
-        "diag: store commit, read-back",
-        "blocking facade commit",
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        let t = &times[variant];
-        let m = median(t);
-        let ratio = m.as_secs_f64() / floor_median.as_secs_f64();
+    for (k, (name, op)) in ops.iter().enumerate() {
+        // A floor against the first floor (how much the folders differ), anything else
+        // against the floor in its folder, run just before it in the list.
+        let base = if matches!(op, Op::Floor(_)) { 0 } else { k - 1 };
+        let ratio = |t: &[Vec<Duration>]| {
+            if t[k].is_empty() {
+                return f64::NAN;
+            }
+            median(&t[k]).as_secs_f64() / median(&t[base]).as_secs_f64()
+        };
+        let target = !name.starts_with("diag") && !matches!(op, Op::Floor(_));
         report.line(format!(
-            "  {name:<34} median {:>7.3} ms  p10 {:>7.3}  p90 {:>7.3}  median / floor's {:.3}{}",
-            ms(m),
-            ms(percentile(t, 0.1)),
-            ms(percentile(t, 0.9)),
-            ratio,
-            if variant == 1 || variant == 4 {
-                format!(" (target <= 1.15: {})", verdict(ratio <= 1.15))
+            "  {name:<34} median {:>7.3} ms  p10 {:>7.3}  p90 {:>7.3}  / {} {:.3} \
+             (halves {:.3}, {:.3}){}",
+            ms(median(&times[k])),
+            ms(percentile(&times[k], 0.1)),
+            ms(percentile(&times[k], 0.9)),
+            if matches!(op, Op::Floor(_)) {
+                "first floor"
+            } else {
+                "floor"
+            },
+            ratio(&times),
+            ratio(&halves[0]),
+            ratio(&halves[1]),
+            if target {
+                format!(" (target <= 1.15: {})", verdict(ratio(&times) <= 1.15))
             } else {
                 String::new()
             }
         ));
     }
     drop((
+        ops,
         store,
         store_rb,
         writer,
-        writer_rb,
         writer_blocking,
         blocking_store,
     ));
@@ -242,8 +318,8 @@ fn main() {
                 let ratio = commit.0 / floor.0;
                 extra.push(estimate_line(name, commit));
                 extra.push(format!(
-                    "    ratio of the medians, {id} / floor {ratio:.3} (target <= 1.15: {})",
-                    verdict(ratio <= 1.15)
+                    "    ratio of the medians, {id} / floor {ratio:.3} (no verdict: other \
+                     folders, other minutes)"
                 ));
             }
         }

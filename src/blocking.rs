@@ -113,7 +113,7 @@ impl Store {
     pub fn writer(&self, stream: &str, config: WriterConfig) -> Result<StreamWriter> {
         let mut inner = self.runtime.block_on(self.inner.writer(stream, config))?;
         // The caller's thread waits for each commit anyway: on local disk it does the file
-        // work itself rather than hand it to a blocking thread and wait.
+        // work itself rather than hand it to another thread and wait.
         inner.do_local_io_inline();
         Ok(StreamWriter {
             inner,

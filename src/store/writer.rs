@@ -151,7 +151,7 @@ pub struct StreamWriter {
     skipped: Vec<SkippedObject>,
     commits_since_hint: u64,
     /// Local-disk commit attempts run on the calling thread (the blocking facade), not on
-    /// tokio's blocking pool.
+    /// the store's I/O thread.
     local_io_inline: bool,
     commits_since_compaction: u64,
     last_compaction: Instant,

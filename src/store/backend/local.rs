@@ -11,7 +11,8 @@
 //! the hint takes one, the create-if-absent write one, the hint one), each tens of
 //! microseconds on a busy machine, against a floor of one file fsync and one folder fsync
 //! (BENCHMARKS.md). [`LocalBackend::attempt`] does the same steps, on the same files, in one
-//! hand-off (none for the blocking facade, whose caller waits anyway).
+//! hand-off (none for the blocking facade, whose caller waits anyway), to the store's own warm
+//! thread ([`super::io_thread`]) rather than to tokio's blocking pool.
 
 use std::fs::{File, OpenOptions};
 use std::io::{ErrorKind, Write};
@@ -22,6 +23,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use object_store::path::Path;
 
+use super::io_thread::IoThread;
 use super::{Attempt, Backend, Created, Listed, Outcome, backend_error};
 use crate::store::error::{Result, StoreError};
 use crate::store::hint;
@@ -31,12 +33,17 @@ use crate::store::layout::StreamPaths;
 #[derive(Debug)]
 pub(crate) struct LocalBackend {
     root: PathBuf,
+    /// The thread the file work of async callers runs on.
+    io: IoThread,
 }
 
 impl LocalBackend {
     /// The backend rooted at `root`, an existing folder.
     pub(crate) fn new(root: PathBuf) -> Self {
-        LocalBackend { root }
+        LocalBackend {
+            root,
+            io: IoThread::default(),
+        }
     }
 
     /// The file of `path`: its parts, with `object_store`'s escapes (`%23` for `#`) undone.
@@ -61,32 +68,20 @@ fn io_error(operation: &'static str, path: &Path, source: std::io::Error) -> Sto
     backend_error(operation, path, source)
 }
 
-/// Runs `work` on tokio's blocking pool when inside a runtime (inline when `inline` or outside
-/// one), mapping an I/O error to a backend error of `operation` on `path`.
-async fn blocking<T: Send + 'static>(
-    operation: &'static str,
-    path: &Path,
-    inline: bool,
-    work: impl FnOnce() -> std::io::Result<T> + Send + 'static,
-) -> Result<T> {
-    on_blocking_thread(inline, work)
-        .await
-        .map_err(|e| io_error(operation, path, e))
-}
-
-/// Runs `work` on tokio's blocking pool when inside a runtime (inline when `inline` or outside
-/// one).
-async fn on_blocking_thread<T: Send + 'static, E: From<std::io::Error> + Send + 'static>(
-    inline: bool,
-    work: impl FnOnce() -> std::result::Result<T, E> + Send + 'static,
-) -> std::result::Result<T, E> {
-    match tokio::runtime::Handle::try_current() {
-        Ok(runtime) if !inline => runtime
-            .spawn_blocking(work)
+impl LocalBackend {
+    /// Runs `work` on another thread when inside a runtime (inline when `inline` or outside
+    /// one), mapping an I/O error to a backend error of `operation` on `path`.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        operation: &'static str,
+        path: &Path,
+        inline: bool,
+        work: impl FnOnce() -> std::io::Result<T> + Send + 'static,
+    ) -> Result<T> {
+        self.io
+            .run(inline, work)
             .await
-            .map_err(|e| E::from(std::io::Error::other(e)))
-            .and_then(|r| r),
-        _ => work(),
+            .map_err(|e| io_error(operation, path, e))
     }
 }
 
@@ -94,19 +89,21 @@ async fn on_blocking_thread<T: Send + 'static, E: From<std::io::Error> + Send + 
 impl Backend for LocalBackend {
     async fn create(&self, path: &Path, bytes: Bytes) -> Result<Created> {
         let file = self.file(path);
-        blocking("put", path, false, move || create_durably(&file, &bytes)).await
+        self.blocking("put", path, false, move || create_durably(&file, &bytes))
+            .await
     }
 
     async fn read(&self, path: &Path) -> Result<Option<Bytes>> {
         let file = self.file(path);
-        blocking("get", path, false, move || read_optional(&file)).await
+        self.blocking("get", path, false, move || read_optional(&file))
+            .await
     }
 
     /// A `stat`: anything at the name counts (LAYOUT.md §5), so that a directory with a
     /// checkpoint name, which writers move past, does not end a reader's probe.
     async fn exists(&self, path: &Path) -> Result<bool> {
         let file = self.file(path);
-        blocking(
+        self.blocking(
             "head",
             path,
             false,
@@ -121,7 +118,7 @@ impl Backend for LocalBackend {
 
     async fn list(&self, dir: &Path) -> Result<Vec<Listed>> {
         let folder = self.file(dir);
-        blocking("list", dir, false, move || {
+        self.blocking("list", dir, false, move || {
             let mut out = Vec::new();
             list_files(&folder, "", &mut out)?;
             Ok(out)
@@ -131,24 +128,25 @@ impl Backend for LocalBackend {
 
     async fn list_folders(&self, dir: &Path) -> Result<Vec<Path>> {
         let folder = self.file(dir);
-        let names = blocking("list", dir, false, move || {
-            let entries = match std::fs::read_dir(&folder) {
-                Ok(entries) => entries,
-                Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
-                Err(e) => return Err(e),
-            };
-            let mut names = Vec::new();
-            for entry in entries {
-                let entry = entry?;
-                if entry.file_type()?.is_dir()
-                    && let Ok(name) = entry.file_name().into_string()
-                {
-                    names.push(name);
+        let names = self
+            .blocking("list", dir, false, move || {
+                let entries = match std::fs::read_dir(&folder) {
+                    Ok(entries) => entries,
+                    Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
+                    Err(e) => return Err(e),
+                };
+                let mut names = Vec::new();
+                for entry in entries {
+                    let entry = entry?;
+                    if entry.file_type()?.is_dir()
+                        && let Ok(name) = entry.file_name().into_string()
+                    {
+                        names.push(name);
+                    }
                 }
-            }
-            Ok(names)
-        })
-        .await?;
+                Ok(names)
+            })
+            .await?;
         Ok(names
             .iter()
             .map(|name| dir.clone().join(name.as_str()))
@@ -160,7 +158,7 @@ impl Backend for LocalBackend {
             return Ok(());
         };
         let files: Vec<PathBuf> = paths.iter().map(|p| self.file(p)).collect();
-        blocking("delete", &first, false, move || {
+        self.blocking("delete", &first, false, move || {
             for file in files {
                 match std::fs::remove_file(&file) {
                     Ok(()) => {}
@@ -175,7 +173,7 @@ impl Backend for LocalBackend {
 
     async fn remove_empty_folder(&self, dir: &Path) -> Result<()> {
         let folder = self.file(dir);
-        blocking("delete", dir, false, move || {
+        self.blocking("delete", dir, false, move || {
             match std::fs::remove_dir(&folder) {
                 // Not empty (a foreign object, or a writer that came back), or already gone.
                 Err(e)
@@ -192,7 +190,7 @@ impl Backend for LocalBackend {
 
     async fn write_hint(&self, path: &Path, contents: Bytes) -> Result<()> {
         let file = self.file(path);
-        blocking("put", path, false, move || {
+        self.blocking("put", path, false, move || {
             write_hint_file(&file, &contents)
         })
         .await
@@ -208,20 +206,21 @@ impl Backend for LocalBackend {
             let dir = dir.clone();
             move |id: u64| dir.join(crate::store::layout::checkpoint_file_name(id))
         };
-        on_blocking_thread(inline, move || {
-            attempt_blocking(&hint_file, &target, found_file, &attempt)
-        })
-        .await
-        .map_err(|failed| {
-            // The error names the object the failed step was working on.
-            let (operation, path) = match failed.step {
-                AttemptStep::ReadHint => ("get", paths.hint().clone()),
-                AttemptStep::ReadFound(found) => ("get", paths.checkpoint(found)),
-                AttemptStep::Create => ("put", paths.checkpoint(id)),
-                AttemptStep::ReadBack => ("get", paths.checkpoint(id)),
-            };
-            io_error(operation, &path, failed.source)
-        })
+        self.io
+            .run(inline, move || {
+                attempt_blocking(&hint_file, &target, found_file, &attempt)
+            })
+            .await
+            .map_err(|failed| {
+                // The error names the object the failed step was working on.
+                let (operation, path) = match failed.step {
+                    AttemptStep::ReadHint => ("get", paths.hint().clone()),
+                    AttemptStep::ReadFound(found) => ("get", paths.checkpoint(found)),
+                    AttemptStep::Create => ("put", paths.checkpoint(id)),
+                    AttemptStep::ReadBack => ("get", paths.checkpoint(id)),
+                };
+                io_error(operation, &path, failed.source)
+            })
     }
 }
 

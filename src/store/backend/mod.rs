@@ -10,6 +10,7 @@
 
 #[cfg(feature = "fault-injection")]
 pub(crate) mod faults;
+mod io_thread;
 pub(crate) mod local;
 pub(crate) mod object;
 pub(crate) mod traced;
@@ -59,7 +60,7 @@ pub(crate) struct Attempt {
     /// Read the hint first (false: the writer has just listed the folder instead).
     pub(crate) check_hint: bool,
     /// Do blocking file work on the calling thread (a caller that blocks on the commit
-    /// anyway), not on tokio's blocking pool.
+    /// anyway), not on another thread.
     pub(crate) inline: bool,
 }
 

@@ -97,7 +97,7 @@ pub fn quick() -> bool {
     std::env::args().any(|a| a == "--test")
 }
 
-/// A current-thread tokio runtime (the store's file work goes to tokio's blocking pool).
+/// A current-thread tokio runtime (a local store hands its file work to its own I/O thread).
 pub fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
