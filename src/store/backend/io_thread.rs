@@ -8,7 +8,9 @@
 //! started on first use, that waits on a channel: a commit hands its work over and awaits the
 //! result. While that thread is busy (another writer of the same store is committing) the
 //! work goes to the blocking pool, so that writers of different streams never wait on each
-//! other. The thread ends when the store is dropped.
+//! other. The thread ends when the store is dropped. Unlike the blocking pool, it does not
+//! hold up a runtime's shutdown: a commit whose future was dropped unfinished may be cut short
+//! when the process exits, which leaves at most a staging file (LAYOUT.md §4), as a crash does.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Sender};
