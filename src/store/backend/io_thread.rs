@@ -10,7 +10,8 @@
 //! work goes to the blocking pool, so that writers of different streams never wait on each
 //! other. The thread ends when the store is dropped. Unlike the blocking pool, it does not
 //! hold up a runtime's shutdown: a commit whose future was dropped unfinished may be cut short
-//! when the process exits, which leaves at most a staging file (LAYOUT.md §4), as a crash does.
+//! when the process exits, which leaves at most a staging file (LAYOUT.md §1.2), as a crash
+//! does.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Sender};
