@@ -57,18 +57,7 @@ impl LocalBackend {
         }
         file
     }
-}
 
-/// A local file-system error of `operation` on `path`, as a backend error.
-fn io_error(operation: &'static str, path: &Path, source: std::io::Error) -> StoreError {
-    let source = object_store::Error::Generic {
-        store: "LocalFileSystem",
-        source: Box::new(source),
-    };
-    backend_error(operation, path, source)
-}
-
-impl LocalBackend {
     /// Runs `work` on another thread when inside a runtime (inline when `inline` or outside
     /// one), mapping an I/O error to a backend error of `operation` on `path`.
     async fn blocking<T: Send + 'static>(
@@ -83,6 +72,15 @@ impl LocalBackend {
             .await
             .map_err(|e| io_error(operation, path, e))
     }
+}
+
+/// A local file-system error of `operation` on `path`, as a backend error.
+fn io_error(operation: &'static str, path: &Path, source: std::io::Error) -> StoreError {
+    let source = object_store::Error::Generic {
+        store: "LocalFileSystem",
+        source: Box::new(source),
+    };
+    backend_error(operation, path, source)
 }
 
 #[async_trait]
