@@ -208,8 +208,8 @@ fn main() {
     // follows every other equally often (on ext4 an fsync commits the whole journal: an
     // operation also pays for what the one before it left unsynced). How fast a folder takes a
     // new name depends on the folder (how many names it holds, where it lies on the disk: two
-    // fresh folders differed by up to 1.6 times here), so every commit is compared with a floor run
-    // in its own folder, under names no store reads.
+    // fresh folders differed by up to 1.6 times here), so every commit is compared with a
+    // floor run in its own folder, under names no store reads.
     let async_writer = rt
         .block_on(store.writer("interleaved-async", writer_config()))
         .unwrap();
