@@ -165,7 +165,14 @@ mod tests {
         while !io.busy.load(Ordering::Acquire) {
             std::thread::yield_now();
         }
-        let second = rt.block_on(io.run(false, thread_name)).unwrap();
+        // Were it queued behind the first job, it would wait for ever: bounded, it fails.
+        let second = rt
+            .block_on(async {
+                let handed = io.run(false, thread_name);
+                tokio::time::timeout(std::time::Duration::from_secs(30), handed).await
+            })
+            .expect("work handed over while the thread is busy waited for it")
+            .unwrap();
         assert_ne!(second.as_deref(), Some("tidemark-local-io"));
         release.send(()).unwrap();
         let first = rt.block_on(first).unwrap().unwrap();
