@@ -243,14 +243,20 @@ mod cases {
     /// Puts a staging file of checkpoint `id` of `stream`, named as the backend's interrupted
     /// writes leave them; returns its name.
     async fn plant_staging(loc: &Location, stream: &str, id: u64) -> String {
+        plant_temporary(loc, stream, &format!("{id:020}.tdm")).await
+    }
+
+    /// Puts a temporary file of an interrupted write of `staged` in `stream`'s folder, named
+    /// as the backend leaves them; returns its name.
+    async fn plant_temporary(loc: &Location, stream: &str, staged: &str) -> String {
         match loc.local_dir() {
             Some(dir) => {
-                let name = format!("{id:020}.tdm#1");
+                let name = format!("{staged}#1");
                 std::fs::write(dir.join("streams").join(stream).join(&name), b"torn").unwrap();
                 name
             }
             None => {
-                let name = format!(".{id:020}.tdm.tmp.1");
+                let name = format!(".{staged}.tmp.1");
                 put_raw(loc, stream, &name, b"torn".to_vec()).await;
                 name
             }
@@ -295,8 +301,11 @@ mod cases {
             .map(|t| t.0)
             .collect();
         assert_eq!(left, [in_flight]);
+        // A hint write cut off over a minute ago (on HDFS, each such leftover costs every
+        // later hint write a request).
+        plant_temporary(loc, "s", "_latest").await;
         // A new writer's claim fences every older writer: staging files up to its claim are
-        // no one's any more, and it removes them.
+        // no one's any more, and it removes them, and the hint's old ones.
         let second = store.writer("s", config("app")).await.unwrap();
         assert_eq!(second.epoch(), newest + 1);
         assert!(store.list("s").await.unwrap().temporary.is_empty());

@@ -63,6 +63,58 @@ fn sigkill_at_random_moments_on_hdfs() {
     }
 }
 
+/// CI found it (the HDFS crash test above): a writer that crashed in a hint write left
+/// `._latest.tmp.1` under its lease; a minute later HDFS began recovering that file, and while
+/// it did, every create of that name was refused with `RecoveryInProgressException`. The next
+/// writer's hint write failed, so its open failed with a stale hint; a commit whose id the
+/// crashed writer was writing failed the same way. Both are now tried again until the
+/// recovery ends.
+#[test]
+fn files_of_crashed_writers_under_recovery_delay_writes_on_hdfs_but_never_fail_them() {
+    let Some(url) = stores::hdfs_url("lease") else {
+        return;
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let store = Store::open(&url).unwrap();
+        let (raw, root) = stores::Location::Hdfs { url: url.clone() }.raw();
+        let hint_path = object_store::path::Path::from(format!("{root}/streams/s/_latest"));
+        let hint = || async {
+            use object_store::ObjectStoreExt;
+            let bytes = raw.get(&hint_path).await.unwrap().bytes().await.unwrap();
+            String::from_utf8(bytes.to_vec()).unwrap()
+        };
+        let mut first = store
+            .writer("s", WriterConfig::new("first", "1"))
+            .await
+            .unwrap();
+        let next = first.last_id() + 1;
+        // The temporary files the next commit's create and hint write pick first.
+        let _cut = [
+            stores::hdfs_file_under_recovery(&url, "s", &format!(".{next:020}.tdm.tmp.1")).await,
+            stores::hdfs_file_under_recovery(&url, "s", "._latest.tmp.1").await,
+        ];
+        let c = first.commit(NewCheckpoint::new(offsets(1))).await.unwrap();
+        assert_eq!(c.id, next);
+        assert_eq!(hint().await, format!("{next}\n"));
+        // A new writer's claim, while the hint's second temporary file is being recovered.
+        let claim = next + 1;
+        let _cut = [
+            stores::hdfs_file_under_recovery(&url, "s", &format!(".{claim:020}.tdm.tmp.1")).await,
+            stores::hdfs_file_under_recovery(&url, "s", "._latest.tmp.2").await,
+        ];
+        let second = store
+            .writer("s", WriterConfig::new("second", "1"))
+            .await
+            .unwrap();
+        assert_eq!(second.epoch(), claim);
+        assert_eq!(hint().await, format!("{claim}\n"));
+    });
+}
+
 /// Kills a child committing to the store at `target` `kills` times, each within `window_us`
 /// microseconds of its first acknowledged commit, checking the store after each kill.
 fn crash(target: &str, kills: usize, window_us: u64) {

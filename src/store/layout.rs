@@ -131,14 +131,24 @@ pub(crate) const MIN_TEMPORARY_AGE: std::time::Duration = std::time::Duration::f
 /// The checkpoint id a temporary file was staging (`<name>#<n>`, `.<name>.tmp.<n>`), when the
 /// name it stages is a checkpoint's.
 pub(crate) fn temporary_target(file_name: &str) -> Option<u64> {
+    parse_checkpoint_file_name(staged_name(file_name)?)
+}
+
+/// Whether a temporary file was staging the `_latest` hint (`_latest#<n>`,
+/// `._latest.tmp.<n>`).
+pub(crate) fn is_hint_temporary(file_name: &str) -> bool {
+    staged_name(file_name) == Some(HINT_NAME)
+}
+
+/// The name a temporary file was staging, if it is one.
+fn staged_name(file_name: &str) -> Option<&str> {
     if !is_temporary(file_name) {
         return None;
     }
-    let staged = match file_name.rsplit_once('#') {
-        Some((name, _)) => name,
-        None => file_name.strip_prefix('.')?.rsplit_once(".tmp.")?.0,
-    };
-    parse_checkpoint_file_name(staged)
+    match file_name.rsplit_once('#') {
+        Some((name, _)) => Some(name),
+        None => Some(file_name.strip_prefix('.')?.rsplit_once(".tmp.")?.0),
+    }
 }
 
 fn is_temporary(file_name: &str) -> bool {
@@ -285,6 +295,23 @@ mod tests {
         );
         assert_eq!(temporary_target("_latest#1"), None);
         assert_eq!(temporary_target("00000000000000000007.tdm"), None);
+    }
+
+    #[test]
+    fn temporary_files_of_the_hint_are_told_apart() {
+        for hint in ["_latest#1", "._latest.tmp.12"] {
+            assert!(is_hint_temporary(hint), "{hint}");
+        }
+        for other in [
+            "_latest",
+            "_latest#x",
+            "._latest.tmp.",
+            "00000000000000000007.tdm#3",
+            ".00000000000000000007.tdm.tmp.3",
+            "x_latest#1",
+        ] {
+            assert!(!is_hint_temporary(other), "{other}");
+        }
     }
 
     #[test]

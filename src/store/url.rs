@@ -5,7 +5,6 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::Arc;
 
-use object_store::ObjectStore;
 use object_store::path::Path;
 use url::Url;
 
@@ -173,9 +172,9 @@ pub(crate) fn open(
 }
 
 #[allow(dead_code)] // unused when no cloud backend is compiled in
-fn cloud(url: &str, store: Arc<dyn ObjectStore>, root: Path, kind: BackendKind) -> Result<Opened> {
+fn cloud(url: &str, backend: ObjectBackend, root: Path, kind: BackendKind) -> Result<Opened> {
     Ok(Opened {
-        backend: Arc::new(ObjectBackend::new(store)),
+        backend: Arc::new(backend),
         root,
         kind,
         display: redact(url),
@@ -339,7 +338,12 @@ fn open_s3(
         object_store::aws::AmazonS3ConfigKey::from_str(k).map(|key| b.with_config(key, v))
     })?;
     let store = builder.build().map_err(|e| invalid(url, e.to_string()))?;
-    cloud(url, Arc::new(store), root, BackendKind::S3)
+    cloud(
+        url,
+        ObjectBackend::new(Arc::new(store)),
+        root,
+        BackendKind::S3,
+    )
 }
 
 #[cfg(not(feature = "s3"))]
@@ -364,7 +368,12 @@ fn open_gcs(
         object_store::gcp::GoogleConfigKey::from_str(k).map(|key| b.with_config(key, v))
     })?;
     let store = builder.build().map_err(|e| invalid(url, e.to_string()))?;
-    cloud(url, Arc::new(store), root, BackendKind::Gcs)
+    cloud(
+        url,
+        ObjectBackend::new(Arc::new(store)),
+        root,
+        BackendKind::Gcs,
+    )
 }
 
 #[cfg(not(feature = "gcs"))]
@@ -391,7 +400,12 @@ fn open_azure(
     })?;
     let store = builder.build().map_err(|e| invalid(url, e.to_string()))?;
     // For az://container/prefix the container is the host; abfs urls keep it too.
-    cloud(url, Arc::new(store), root, BackendKind::Azure)
+    cloud(
+        url,
+        ObjectBackend::new(Arc::new(store)),
+        root,
+        BackendKind::Azure,
+    )
 }
 
 #[cfg(not(feature = "azure"))]
@@ -409,7 +423,26 @@ fn open_hdfs(url: &str, parsed: &Url, options: &[(String, String)], root: Path) 
         .with_config(options.iter().cloned())
         .build()
         .map_err(|e| invalid(url, e.to_string()))?;
-    cloud(url, Arc::new(store), root, BackendKind::Hdfs)
+    // A writer that crashed mid-write left a temporary file under its lease; once the lease
+    // expires, a write that picks that file's name is refused until the NameNode has
+    // recovered it.
+    let backend = ObjectBackend::new(Arc::new(store)).retrying(hdfs_recovery_in_progress);
+    cloud(url, backend, root, BackendKind::Hdfs)
+}
+
+/// Whether HDFS refused because it is recovering the lease of the file (a crashed writer's
+/// temporary file, with the name object_store picked for this write): that clears by itself.
+#[cfg(feature = "hdfs")]
+fn hdfs_recovery_in_progress(e: &object_store::Error) -> bool {
+    const RECOVERY_IN_PROGRESS: &str =
+        "org.apache.hadoop.hdfs.protocol.RecoveryInProgressException";
+    let object_store::Error::Generic { source, .. } = e else {
+        return false;
+    };
+    matches!(
+        source.downcast_ref::<hdfs_native::HdfsError>(),
+        Some(hdfs_native::HdfsError::RPCError(class, _)) if class == RECOVERY_IN_PROGRESS
+    )
 }
 
 #[cfg(not(feature = "hdfs"))]

@@ -335,11 +335,12 @@ impl Store {
         }
     }
 
-    /// Deletes the staging files of interrupted writes of ids up to `claim_id` that are at
-    /// least a minute old: after the claim no live writer can own them (an older writer
-    /// committing there is fenced, a newer one writes above, and a claim racing this one
-    /// finishes its create within the minute). A failure is logged, not returned: they are
-    /// harmless leftovers.
+    /// Deletes the staging files of interrupted writes of ids up to `claim_id` and of the
+    /// hint that are at least a minute old: after the claim no live writer can own them (an
+    /// older writer committing there is fenced, a newer one writes above, and a claim racing
+    /// this one finishes its create within the minute; a hint write takes far less). A failure
+    /// is logged, not returned: they are harmless leftovers, though each hint leftover costs
+    /// later hint writes a try (a request on HDFS) until it is gone.
     async fn remove_stale_staging(&self, stream: &str, paths: &StreamPaths, claim_id: u64) {
         let cleaned = async {
             let listing = self.list(stream).await?;
@@ -352,7 +353,8 @@ impl Store {
                 .temporary
                 .iter()
                 .filter(|(name, modified, _)| {
-                    layout::temporary_target(name).is_some_and(|id| id <= claim_id)
+                    (layout::temporary_target(name).is_some_and(|id| id <= claim_id)
+                        || layout::is_hint_temporary(name))
                         && old_enough(modified)
                 })
                 .map(|(name, _, _)| paths.dir().clone().join(name.as_str()))

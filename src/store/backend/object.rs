@@ -2,6 +2,7 @@
 //! over with `Store::from_object_store`.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -12,30 +13,77 @@ use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload}
 use super::{Backend, Created, Listed, backend_error};
 use crate::store::error::Result;
 
+/// Tells a refusal that clears by itself (HDFS recovering a crashed writer's file) from one
+/// that does not.
+pub(crate) type IsTransient = fn(&object_store::Error) -> bool;
+
+/// How long a write refused for a transient reason is tried again. HDFS recovers a crashed
+/// writer's file at its DataNodes' next heartbeats: seconds.
+const TRANSIENT_RETRY_FOR: Duration = Duration::from_secs(30);
+/// The first pause before trying again; each next one doubles, up to [`MAX_RETRY_DELAY`].
+const FIRST_RETRY_DELAY: Duration = Duration::from_millis(100);
+const MAX_RETRY_DELAY: Duration = Duration::from_secs(2);
+
 /// An `object_store` store as a [`Backend`].
 #[derive(Debug)]
 pub(crate) struct ObjectBackend {
     store: Arc<dyn ObjectStore>,
+    /// Writes refused with an error this accepts are tried again, for a while.
+    transient: Option<IsTransient>,
 }
 
 impl ObjectBackend {
     pub(crate) fn new(store: Arc<dyn ObjectStore>) -> Self {
-        ObjectBackend { store }
+        ObjectBackend {
+            store,
+            transient: None,
+        }
+    }
+
+    /// Tries writes refused with an error `transient` accepts again, for up to
+    /// [`TRANSIENT_RETRY_FOR`].
+    #[cfg_attr(not(feature = "hdfs"), allow(dead_code))] // HDFS is the one backend that needs it
+    pub(crate) fn retrying(self, transient: IsTransient) -> Self {
+        ObjectBackend {
+            transient: Some(transient),
+            ..self
+        }
+    }
+
+    /// Writes `bytes` at `path` in `mode`, trying again while the store refuses for a
+    /// transient reason.
+    async fn put(&self, path: &Path, bytes: Bytes, mode: PutMode) -> object_store::Result<()> {
+        let started = Instant::now();
+        let mut delay = FIRST_RETRY_DELAY;
+        loop {
+            let options = PutOptions {
+                mode: mode.clone(),
+                ..PutOptions::default()
+            };
+            match self
+                .store
+                .put_opts(path, PutPayload::from(bytes.clone()), options)
+                .await
+            {
+                Err(e)
+                    if self.transient.is_some_and(|transient| transient(&e))
+                        && started.elapsed() + delay <= TRANSIENT_RETRY_FOR =>
+                {
+                    tracing::info!(%path, error = %e, retry_in = ?delay,
+                        "write refused for now, trying again");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(MAX_RETRY_DELAY);
+                }
+                result => return result.map(|_| ()),
+            }
+        }
     }
 }
 
 #[async_trait]
 impl Backend for ObjectBackend {
     async fn create(&self, path: &Path, bytes: Bytes) -> Result<Created> {
-        let options = PutOptions {
-            mode: PutMode::Create,
-            ..PutOptions::default()
-        };
-        match self
-            .store
-            .put_opts(path, PutPayload::from(bytes), options)
-            .await
-        {
+        match self.put(path, bytes, PutMode::Create).await {
             Ok(_) => Ok(Created::Yes),
             Err(object_store::Error::AlreadyExists { .. }) => {
                 Ok(Created::Taken(self.read(path).await?))
@@ -114,10 +162,8 @@ impl Backend for ObjectBackend {
     }
 
     async fn write_hint(&self, path: &Path, contents: Bytes) -> Result<()> {
-        self.store
-            .put(path, PutPayload::from(contents))
+        self.put(path, contents, PutMode::Overwrite)
             .await
-            .map(|_| ())
             .map_err(|e| backend_error("put", path, e))
     }
 }

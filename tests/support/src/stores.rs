@@ -107,6 +107,48 @@ fn hdfs_raw(url: &str) -> (Arc<dyn ObjectStore>, String) {
     (Arc::new(store), parsed.path().trim_matches('/').to_owned())
 }
 
+/// Leaves the file `name` in `stream`'s folder of the HDFS store at `url` as a writer that
+/// crashed mid-write leaves it once the NameNode starts recovering it (a minute after the
+/// writer died): created under another client's lease, data written and synced, never closed,
+/// lease recovery started. Until the recovery ends (at the DataNode's next heartbeats), a
+/// create of that name is refused with `RecoveryInProgressException`; this checks that it is.
+/// Returns the abandoned writer: keep it until the recovery is no longer needed.
+pub async fn hdfs_file_under_recovery(
+    url: &str,
+    stream: &str,
+    name: &str,
+) -> hdfs_native::file::FileWriter {
+    let parsed = url::Url::parse(url).unwrap();
+    let mut base = parsed.clone();
+    base.set_path("");
+    let client = || {
+        hdfs_native::ClientBuilder::new()
+            .with_url(base.as_str())
+            .build()
+            .unwrap()
+    };
+    let path = format!(
+        "/{}/streams/{stream}/{name}",
+        parsed.path().trim_matches('/')
+    );
+    let options = hdfs_native::WriteOptions::default();
+    let mut crashed = client().create(&path, &options).await.unwrap();
+    crashed
+        .write_bytes(Bytes::from_static(b"cut off"))
+        .await
+        .unwrap();
+    crashed.hsync().await.unwrap();
+    let closed = client().recover_lease(&path).await.unwrap();
+    assert!(!closed, "{path}: closed at once, nothing left to recover");
+    match client().create(&path, &options).await {
+        Err(hdfs_native::HdfsError::RPCError(class, _))
+            if class.ends_with(".RecoveryInProgressException") => {}
+        Err(other) => panic!("{path}: not under recovery: {other}"),
+        Ok(_) => panic!("{path}: created again"),
+    }
+    crashed
+}
+
 /// A fresh location of every backend available. S3 runs when `TIDEMARK_TEST_S3_ENDPOINT`
 /// names an S3-compatible server with a bucket `TIDEMARK_TEST_S3_BUCKET` (default
 /// `tidemark-test`); under `CI=true` its absence is an error, never a silent skip. HDFS runs
