@@ -69,11 +69,21 @@ fn floor_commit(dir: &Path, id: u64, bytes: &[u8]) {
         .expect("fsync folder");
 }
 
-/// Diagnostic, not a target: the floor followed by a hint rewrite done the way the store's
-/// local backend does it (no fsync): write `_latest#1`, rename it over `_latest`.
-fn floor_commit_with_hint(dir: &Path, id: u64, bytes: &[u8]) {
+/// How a diagnostic puts the new hint in place.
+#[derive(Clone, Copy)]
+enum HintBy {
+    /// Renamed over `_latest` (what the store did until 2026-12-02, and does off Linux).
+    Rename,
+    /// Exchanged with `_latest`, then the staging name removed (the store, on Linux).
+    Exchange,
+}
+
+/// Diagnostic, not a target: the floor followed by a hint rewrite without fsync, as the
+/// store's local backend does it: write `_latest#1`, put it in `_latest`'s place `by`.
+fn floor_commit_with_hint(dir: &Path, id: u64, bytes: &[u8], by: HintBy) {
     floor_commit(dir, id, bytes);
     let staging = dir.join("_latest#1");
+    let target = dir.join("_latest");
     let mut file = OpenOptions::new()
         .read(true)
         .write(true)
@@ -83,7 +93,15 @@ fn floor_commit_with_hint(dir: &Path, id: u64, bytes: &[u8]) {
     file.write_all(format!("{id}\n").as_bytes())
         .expect("write hint");
     drop(file);
-    std::fs::rename(&staging, dir.join("_latest")).expect("rename hint");
+    #[cfg(target_os = "linux")]
+    if matches!(by, HintBy::Exchange) && target.exists() {
+        use rustix::fs::{CWD, RenameFlags, renameat_with};
+        renameat_with(CWD, &staging, CWD, &target, RenameFlags::EXCHANGE).expect("exchange");
+        std::fs::remove_file(&staging).expect("remove hint staging file");
+        return;
+    }
+    let _ = by;
+    std::fs::rename(&staging, &target).expect("rename hint");
 }
 
 /// Shuffles `order` (Fisher-Yates) with the xorshift generator whose state is `seed`.
@@ -101,7 +119,7 @@ enum Op {
     /// The floor, in this folder.
     Floor(PathBuf),
     /// The floor and a hint rewrite, in this folder.
-    FloorHint(PathBuf),
+    FloorHint(PathBuf, HintBy),
     /// An async commit, on the bench's current-thread runtime.
     Async(StreamWriter),
     /// A commit through the blocking facade.
@@ -117,9 +135,9 @@ impl Op {
                 *floor_id += 1;
                 floor_commit(dir, *floor_id, bytes);
             }
-            Op::FloorHint(dir) => {
+            Op::FloorHint(dir, by) => {
                 *floor_id += 1;
-                floor_commit_with_hint(dir, *floor_id, bytes);
+                floor_commit_with_hint(dir, *floor_id, bytes, *by);
             }
             Op::Async(writer) => {
                 rt.block_on(writer.commit(new.clone())).unwrap();
@@ -217,7 +235,10 @@ fn main() {
         .writer("interleaved-blocking", writer_config())
         .unwrap();
     let hint_dir = tmp.path().join("interleaved-hint");
-    std::fs::create_dir_all(&hint_dir).unwrap();
+    let exchange_dir = tmp.path().join("interleaved-hint-exchange");
+    for dir in [&hint_dir, &exchange_dir] {
+        std::fs::create_dir_all(dir).unwrap();
+    }
     let mut ops = vec![
         (
             "floor in the commit's folder",
@@ -235,7 +256,18 @@ fn main() {
         ),
         ("diag: store commit, read-back", Op::Async(writer_rb)),
         ("floor in a folder of its own", Op::Floor(hint_dir.clone())),
-        ("diag: floor + hint rewrite", Op::FloorHint(hint_dir)),
+        (
+            "diag: floor + hint by rename",
+            Op::FloorHint(hint_dir, HintBy::Rename),
+        ),
+        (
+            "floor in a folder of its own",
+            Op::Floor(exchange_dir.clone()),
+        ),
+        (
+            "diag: floor + hint by exchange",
+            Op::FloorHint(exchange_dir, HintBy::Exchange),
+        ),
     ];
     // Each folder exists before the first floor runs in it.
     for (_, op) in &mut ops {

@@ -4,8 +4,8 @@
 //! Files are those `object_store`'s `LocalFileSystem` writes (format-spec/LAYOUT.md §4), so
 //! stores written by either read the same: a checkpoint is created as a staging file
 //! `<name>#<k>`, fsynced, hard-linked to `<name>` (which fails if it is taken), the folder
-//! fsynced, the staging name removed. The hint is rewritten through a staging file and a
-//! rename, without fsync (it is only an optimisation).
+//! fsynced, the staging name removed. The hint is rewritten through a staging file put in
+//! its place atomically ([`replace_hint`]), without fsync (it is only an optimisation).
 //!
 //! Through a generic backend an attempt costs three hand-offs to a blocking thread (reading
 //! the hint takes one, the create-if-absent write one, the hint one), each tens of
@@ -456,11 +456,45 @@ fn write_hint_file(target: &FsPath, contents: &[u8]) -> std::io::Result<()> {
     let (mut file, staging) = new_staging_file(target)?;
     let written = file.write_all(contents);
     drop(file);
-    let renamed = written.and_then(|()| std::fs::rename(&staging, target));
-    if renamed.is_err() {
+    let replaced = written.and_then(|()| replace_hint(&staging, target));
+    if replaced.is_err() {
         let _ = std::fs::remove_file(&staging);
     }
-    renamed
+    replaced
+}
+
+/// Puts the file `staging` in `target`'s place atomically: readers see the old hint or the
+/// new one, never a mix or nothing.
+///
+/// On Linux the two names are exchanged and the staging name (now holding the old hint) is
+/// removed. Renaming over an existing file instead makes ext4 start writing the new file's
+/// data at once (`auto_da_alloc`), and the next commit's fsync waits for that write: about
+/// half a commit's floor for a file that is never fsynced anyway (BENCHMARKS.md). The price:
+/// ext4 no longer writes the hint's data before the name change is journalled, so after a
+/// power loss `_latest` may read empty, which readers and writers take for no usable hint
+/// (they list). Where there is nothing to exchange with yet, or the file system cannot
+/// exchange, a rename.
+fn replace_hint(staging: &FsPath, target: &FsPath) -> std::io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        use rustix::fs::{CWD, RenameFlags, renameat_with};
+        use rustix::io::Errno;
+        let exchange = || renameat_with(CWD, staging, CWD, target, RenameFlags::EXCHANGE);
+        match exchange() {
+            Ok(()) => {
+                let removed = std::fs::remove_file(staging);
+                if removed.is_err() && staging.is_dir() {
+                    // `_latest` was a directory: foreign (LAYOUT.md §5.4), never replaced.
+                    // Put it back; the caller removes the staging file.
+                    exchange()?;
+                }
+                return removed;
+            }
+            Err(Errno::NOENT | Errno::INVAL | Errno::NOSYS | Errno::OPNOTSUPP) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    std::fs::rename(staging, target)
 }
 
 #[cfg(test)]
@@ -524,6 +558,26 @@ mod tests {
             b"one"
         );
         assert_eq!(std::fs::read(dir.join(HINT_NAME)).unwrap(), b"1\n");
+    }
+
+    #[test]
+    fn the_hint_is_replaced_whole_and_leaves_no_staging_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        let hint = tmp.path().join(HINT_NAME);
+        write_hint_file(&hint, b"7\n").unwrap();
+        assert_eq!(std::fs::read(&hint).unwrap(), b"7\n");
+        // A leftover of a hint write cut off, holding an older hint, is left alone.
+        std::fs::write(tmp.path().join("_latest#1"), b"3\n").unwrap();
+        write_hint_file(&hint, b"12\n").unwrap();
+        assert_eq!(std::fs::read(&hint).unwrap(), b"12\n");
+        assert_eq!(names(tmp.path()), [HINT_NAME, "_latest#1"]);
+        assert_eq!(std::fs::read(tmp.path().join("_latest#1")).unwrap(), b"3\n");
+        // A directory in the hint's place stays there; the write fails and leaves nothing.
+        let dir = tmp.path().join("d");
+        std::fs::create_dir_all(dir.join(HINT_NAME)).unwrap();
+        write_hint_file(&dir.join(HINT_NAME), b"1\n").unwrap_err();
+        assert!(dir.join(HINT_NAME).is_dir());
+        assert_eq!(names(&dir), [HINT_NAME]);
     }
 
     #[test]
