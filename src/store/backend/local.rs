@@ -468,8 +468,9 @@ fn write_hint_file(target: &FsPath, contents: &[u8]) -> std::io::Result<()> {
 ///
 /// On Linux the two names are exchanged and the staging name (now holding the old hint) is
 /// removed. Renaming over an existing file instead makes ext4 start writing the new file's
-/// data at once (`auto_da_alloc`), and the next commit's fsync waits for that write: about
-/// half a commit's floor for a file that is never fsynced anyway (BENCHMARKS.md). The price:
+/// data at once (`auto_da_alloc`), and the next commit's fsync waits for that write: 0.4 to
+/// 0.8 of a commit's floor, against 0.1 to 0.6 by exchange (BENCHMARKS.md), for a file that
+/// is never fsynced anyway. The price:
 /// ext4 no longer writes the hint's data before the name change is journalled, so after a
 /// power loss `_latest` may read empty, which readers and writers take for no usable hint
 /// (they list). Where there is nothing to exchange with yet, or the file system cannot
