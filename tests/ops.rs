@@ -196,6 +196,62 @@ fn missing_inputs_and_bad_plans_are_refused() {
     ));
 }
 
+/// Issue 12: an import records where its offsets came from; a Spark batch's time becomes the
+/// checkpoint's batch time; a later reset does not carry the import's provenance.
+#[tokio::test]
+async fn an_import_records_its_provenance_and_a_reset_drops_it() {
+    let store = Store::open("memory:///").unwrap();
+    let provenance = ops::ImportProvenance::new("spark-checkpoint", "chk/orders")
+        .with_file("chk/orders/offsets/7")
+        .with_spark_batch(7, 1_700_000_000_000);
+    let plan = ops::plan_import("s", None, offsets(&[("a", 0, 5)]))
+        .unwrap()
+        .with_provenance(&provenance)
+        .unwrap();
+    let report = plan.execute(&store, &Execution::default()).await.unwrap();
+    let written = store.get("s", report.checkpoint_id.unwrap()).await.unwrap();
+    assert_eq!(written.batch_time_ms, 1_700_000_000_000);
+    let recorded: serde_json::Value =
+        serde_json::from_slice(&written.metadata[tidemark::store::IMPORT_PROVENANCE_KEY]).unwrap();
+    assert_eq!(recorded, serde_json::to_value(&provenance).unwrap());
+    assert_eq!(recorded["spark_batch_id"], 7);
+    // A Spark offsets file without a batch time (0) leaves the batch time alone.
+    let untimed = ops::ImportProvenance::new("spark-checkpoint", "chk").with_spark_batch(1, 0);
+    let plan = ops::plan_import("s", Some(&written), offsets(&[("a", 0, 6)]))
+        .unwrap()
+        .with_provenance(&untimed)
+        .unwrap();
+    let report = plan
+        .execute(&store, &Execution::default().force(true))
+        .await
+        .unwrap();
+    let second = store.get("s", report.checkpoint_id.unwrap()).await.unwrap();
+    assert_eq!(second.batch_time_ms, 1_700_000_000_000);
+    // A reset from the imported checkpoint is not an import.
+    let plan = ops::plan_reset(
+        &second,
+        &ResetTo::Offset(1),
+        &Scope::all(),
+        &ResetInputs::default(),
+    )
+    .unwrap();
+    let report = plan
+        .execute(&store, &Execution::default().force(true))
+        .await
+        .unwrap();
+    let reset = store.get("s", report.checkpoint_id.unwrap()).await.unwrap();
+    assert!(
+        !reset
+            .metadata
+            .contains_key(tidemark::store::IMPORT_PROVENANCE_KEY)
+    );
+    assert!(
+        reset
+            .metadata
+            .contains_key(tidemark::store::OPERATOR_ACTION_KEY)
+    );
+}
+
 /// Issue 12: with the cluster's watermarks every mode is clamped to the log range and each
 /// clamp is reported; without them `--shift-by` below 0 is clamped to 0 and reported.
 #[test]

@@ -71,12 +71,8 @@ pub(crate) enum Command {
     Show {
         #[command(flatten)]
         target: StreamArgs,
-        /// This checkpoint id.
-        #[arg(long, conflicts_with = "at")]
-        id: Option<u64>,
-        /// The newest checkpoint written at or before this TIME (RFC 3339, date, 2h ago, ms).
-        #[arg(long)]
-        at: Option<String>,
+        #[command(flatten)]
+        pick: CheckpointPick,
     },
     /// History, newest first, with progress per checkpoint and writer changes.
     #[command(
@@ -195,16 +191,17 @@ pub(crate) enum Command {
     },
     /// Print a checkpoint's offsets as CSV (`topic,partition,offset`, as kafka-consumer-groups
     /// --export) or JSON.
-    #[command(after_help = "Example:\n  tidemark export ./checkpoints billing > offsets.csv")]
+    #[command(
+        after_help = "Examples:\n  tidemark export ./checkpoints billing > offsets.csv\n  tidemark export ./checkpoints billing --at 2h"
+    )]
     Export {
         #[command(flatten)]
         target: StreamArgs,
         /// Output format [default: csv, json with --json].
         #[arg(long, value_enum)]
         format: Option<ExportFormat>,
-        /// This checkpoint id (the latest by default).
-        #[arg(long)]
-        id: Option<u64>,
+        #[command(flatten)]
+        pick: CheckpointPick,
         /// Commit the offsets to this Kafka consumer group instead of printing them (refused
         /// while the group has members; dry run unless --execute).
         #[arg(long, value_name = "GROUP", conflicts_with = "to_zookeeper")]
@@ -225,7 +222,9 @@ pub(crate) enum Command {
         #[arg(long)]
         execute: bool,
     },
-    /// Write a checkpoint from another system's offsets. Dry run unless --execute.
+    /// Write a checkpoint from another system's offsets. Dry run unless --execute. The
+    /// checkpoint records the action (metadata `tidemark.operator`) and where the offsets came
+    /// from (`tidemark.import`: source, location, file, a Spark batch's id and time).
     #[command(
         after_help = "Examples:\n  tidemark import ./checkpoints billing --from-csv offsets.csv --execute\n  tidemark import ./checkpoints billing --from-kafka-group billing --bootstrap-servers 127.0.0.1:9092"
     )]
@@ -285,6 +284,9 @@ pub(crate) enum Command {
         /// Delete even if its writer looks alive.
         #[arg(long, requires = "execute")]
         force: bool,
+        /// A writer whose newest checkpoint is younger than this is alive.
+        #[arg(long, default_value = "5m", value_parser = duration_arg)]
+        alive_window: std::time::Duration,
     },
     /// Copy a stream with its whole history to another store (local disk, S3, HDFS, ...):
     /// byte-identical files, every one read back and verified. Refused when the destination
@@ -396,6 +398,18 @@ pub(crate) struct KafkaArgs {
 /// A duration flag, parsed as every duration is ([`tidemark::ops::parse_duration`]).
 fn duration_arg(text: &str) -> Result<std::time::Duration, String> {
     tidemark::ops::parse_duration(text).map_err(|e| e.to_string())
+}
+
+/// Which checkpoint a command reads: the latest, unless one of these picks another (the same
+/// two flags wherever one checkpoint is read).
+#[derive(Args, Debug, Clone)]
+pub(crate) struct CheckpointPick {
+    /// This checkpoint id.
+    #[arg(long, conflicts_with = "at")]
+    pub(crate) id: Option<u64>,
+    /// The newest checkpoint written at or before this TIME (RFC 3339, date, 2h ago, ms).
+    #[arg(long)]
+    pub(crate) at: Option<String>,
 }
 
 /// What makes a write refuse to run, and how to override it.

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use tidemark::ops::{self, ResetTo, Scope};
+use tidemark::ops::{self, ImportProvenance, ResetTo, Scope};
 use tidemark::store::{HistoryQuery, RetentionPolicy, Store};
 use tidemark::{Checkpoint, Offsets, format};
 
@@ -21,24 +21,9 @@ pub(crate) async fn run(command: Command, out: &Out) -> CmdResult {
             }
             render::streams(&report, out)
         }
-        Command::Show { target, id, at } => {
+        Command::Show { target, pick } => {
             let store = open_stream(&target).await?;
-            let checkpoint = match (id, at) {
-                (Some(id), _) => ops::get(&store, &target.stream, id).await?,
-                (None, Some(at)) => {
-                    let at = output::parse_time(&at)?;
-                    ops::checkpoint_at(&store, &target.stream, at)
-                        .await?
-                        .ok_or_else(|| {
-                            fail(format!(
-                                "stream={}: no checkpoint written at or before {}",
-                                target.stream,
-                                output::time(at)
-                            ))
-                        })?
-                }
-                (None, None) => latest(&store, &target.stream, out).await?,
-            };
+            let checkpoint = picked(&store, &target.stream, &pick, out).await?;
             render::checkpoint(&checkpoint, out)
         }
         Command::Log {
@@ -177,7 +162,7 @@ pub(crate) async fn run(command: Command, out: &Out) -> CmdResult {
         Command::Export {
             target,
             format,
-            id,
+            pick,
             to_kafka_group,
             to_zookeeper,
             group,
@@ -186,10 +171,7 @@ pub(crate) async fn run(command: Command, out: &Out) -> CmdResult {
             execute,
         } => {
             let store = open_stream(&target).await?;
-            let checkpoint = match id {
-                Some(id) => ops::get(&store, &target.stream, id).await?,
-                None => latest(&store, &target.stream, out).await?,
-            };
+            let checkpoint = picked(&store, &target.stream, &pick, out).await?;
             if let Some(g) = &to_kafka_group {
                 let options =
                     kafka_options(&kafka)?.ok_or_else(|| needs_broker("--to-kafka-group"))?;
@@ -231,11 +213,12 @@ pub(crate) async fn run(command: Command, out: &Out) -> CmdResult {
             topics,
             execute,
         } => {
-            let store = open_to_write(&target.store)?;
+            let store = open_to_import(&target.store, execute, out)?;
             let base = store.latest(&target.stream).await?;
             let options = kafka_options(&kafka)?;
             let mut execution = execution(&safety);
-            if let (Some(options), Some(check)) = (&options, &safety.check_group) {
+            if let Some(options) = &options {
+                let check = safety.check_group.as_deref().unwrap_or(&target.stream);
                 let members = tokio::task::block_in_place(|| {
                     let consumer = tidemark::kafka::connect(options, CLI_GROUP)?;
                     tidemark::kafka::group_members(&consumer, check, options.timeout)
@@ -248,9 +231,10 @@ pub(crate) async fn run(command: Command, out: &Out) -> CmdResult {
                 chroot: chroot.as_deref(),
                 topics: &topics,
             };
-            let (imported, action) = import(&from, &source, out).await?;
-            let plan =
-                ops::plan_import(&target.stream, base.as_ref(), imported)?.with_description(action);
+            let imported = import(&from, &source, out).await?;
+            let plan = ops::plan_import(&target.stream, base.as_ref(), imported.offsets)?
+                .with_description(imported.action)
+                .with_provenance(&imported.provenance)?;
             let how = Finish {
                 execute,
                 export: false,
@@ -329,6 +313,7 @@ pub(crate) async fn run(command: Command, out: &Out) -> CmdResult {
             target,
             execute,
             force,
+            alive_window,
         } => {
             let store = open(&target.store)?;
             let report = ops::delete_stream(
@@ -336,7 +321,7 @@ pub(crate) async fn run(command: Command, out: &Out) -> CmdResult {
                 &target.stream,
                 !execute,
                 force,
-                ops::DEFAULT_ALIVE_WINDOW,
+                alive_window,
                 SystemTime::now(),
             )
             .await?;
@@ -349,6 +334,8 @@ pub(crate) async fn run(command: Command, out: &Out) -> CmdResult {
             as_name,
         } => {
             let from = Store::open_existing(&from)?;
+            // Before the destination is opened (which creates a missing local folder).
+            ops::require_stream(&from, &stream).await?;
             let to = Store::open(&to)?;
             crate::operator::copy(&from, &stream, &to, as_name.as_deref(), out).await
         }
@@ -367,6 +354,24 @@ fn open_to_write(url: &Option<String>) -> Result<Store, Failure> {
     Ok(Store::open(store_url(url)?)?)
 }
 
+/// The store an import writes to: created only by `--execute`. A dry run into a local folder
+/// that does not exist yet plans against an empty stream (an empty in-memory store stands in)
+/// and creates nothing.
+fn open_to_import(url: &Option<String>, execute: bool, out: &Out) -> Result<Store, Failure> {
+    if execute {
+        return open_to_write(url);
+    }
+    match Store::open_existing(store_url(url)?) {
+        Err(tidemark::store::StoreError::StoreNotFound { store, .. }) => {
+            out.note(&format!(
+                "store {store} does not exist yet: --execute creates it"
+            ));
+            Ok(Store::open("memory:///")?)
+        }
+        opened => Ok(opened?),
+    }
+}
+
 fn store_url(url: &Option<String>) -> Result<&str, Failure> {
     url.as_deref()
         .ok_or_else(|| fail("no store given: name one (a folder or a URL) or set TIDEMARK_STORE"))
@@ -377,6 +382,28 @@ async fn open_stream(target: &args::StreamArgs) -> Result<Store, Failure> {
     let store = open(&target.store)?;
     ops::require_stream(&store, &target.stream).await?;
     Ok(store)
+}
+
+/// The checkpoint `pick` names: by id, the newest written at or before a time, or the latest.
+async fn picked(
+    store: &Store,
+    stream: &str,
+    pick: &args::CheckpointPick,
+    out: &Out,
+) -> Result<Checkpoint, Failure> {
+    match (pick.id, &pick.at) {
+        (Some(id), _) => Ok(ops::get(store, stream, id).await?),
+        (None, Some(at)) => {
+            let at = output::parse_time(at)?;
+            ops::checkpoint_at(store, stream, at).await?.ok_or_else(|| {
+                fail(format!(
+                    "stream={stream}: no checkpoint written at or before {}",
+                    output::time(at)
+                ))
+            })
+        }
+        (None, None) => latest(store, stream, out).await,
+    }
 }
 
 /// The latest checkpoint; damaged newer ones are a warning (hidden by -q).
@@ -566,24 +593,37 @@ struct ImportSource<'a> {
     topics: &'a [String],
 }
 
-/// The imported offsets and the action to record (`import --from-csv offsets.csv`).
+/// What an import read: the offsets, the action to record (`import --from-csv
+/// offsets.csv`) and where they came from.
+struct Imported {
+    offsets: Offsets,
+    action: String,
+    provenance: ImportProvenance,
+}
+
 async fn import(
     from: &ImportFrom,
     source: &ImportSource<'_>,
     out: &Out,
-) -> Result<(Offsets, String), Failure> {
-    let (offsets, action) = import_offsets(from, source, out).await?;
-    Ok((offsets, format!("import {action}")))
+) -> Result<Imported, Failure> {
+    let (offsets, action, provenance) = import_offsets(from, source, out).await?;
+    Ok(Imported {
+        offsets,
+        action: format!("import {action}"),
+        provenance,
+    })
 }
 
 async fn import_offsets(
     from: &ImportFrom,
     source: &ImportSource<'_>,
     out: &Out,
-) -> Result<(Offsets, String), Failure> {
+) -> Result<(Offsets, String, ImportProvenance), Failure> {
     if let Some(file) = &from.from_csv {
         let action = format!("--from-csv {}", file.display());
-        return Ok((read_csv(file, source.group)?, action));
+        let path = file.display().to_string();
+        let provenance = ImportProvenance::new("csv", &path).with_file(path);
+        return Ok((read_csv(file, source.group)?, action, provenance));
     }
     if let Some(group) = &from.from_kafka_group {
         let options = source
@@ -596,7 +636,8 @@ async fn import_offsets(
                 "consumer group {group:?} has no committed offsets"
             )));
         }
-        return Ok((offsets, format!("--from-kafka-group {group}")));
+        let provenance = ImportProvenance::new("kafka-group", group);
+        return Ok((offsets, format!("--from-kafka-group {group}"), provenance));
     }
     if let Some(dir) = &from.from_spark_checkpoint {
         let topics: Vec<&str> = source.topics.iter().map(String::as_str).collect();
@@ -609,7 +650,10 @@ async fn import_offsets(
             found.sources.len()
         ));
         let action = format!("--from-spark-checkpoint {}", dir.display());
-        return Ok((found.offsets, action));
+        let provenance = ImportProvenance::new("spark-checkpoint", dir.display().to_string())
+            .with_file(found.offsets_file.display().to_string())
+            .with_spark_batch(found.batch_id, found.batch_timestamp_ms);
+        return Ok((found.offsets, action, provenance));
     }
     if let Some(connect) = &from.from_zookeeper {
         let group = source
@@ -619,7 +663,9 @@ async fn import_offsets(
             tidemark::import::zookeeper::read_zookeeper(connect, group, source.chroot).await?;
         out.note(&format!("zookeeper {connect}: read {}", found.offsets_path));
         let action = format!("--from-zookeeper {connect} --group {group}");
-        return Ok((found.offsets, action));
+        let provenance =
+            ImportProvenance::new("zookeeper", format!("{connect}{}", found.offsets_path));
+        return Ok((found.offsets, action, provenance));
     }
     Err(fail(
         "give one of --from-csv, --from-kafka-group, --from-spark-checkpoint, --from-zookeeper",

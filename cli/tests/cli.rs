@@ -916,6 +916,27 @@ fn import_from_a_real_spark_checkpoint_folder() {
         .into_iter()
         .collect();
         assert_eq!(c.offsets, expected);
+        // Where the offsets came from is in the checkpoint: the Spark batch, its time (also
+        // the checkpoint's batch time) and the offsets file.
+        let provenance: serde_json::Value =
+            serde_json::from_slice(&c.metadata["tidemark.import"]).unwrap();
+        assert_eq!(provenance["source"], "spark-checkpoint");
+        assert_eq!(provenance["location"], f);
+        assert_eq!(provenance["spark_batch_id"], 3);
+        assert_eq!(provenance["spark_batch_time_ms"], 1_795_536_804_147u64);
+        assert!(
+            provenance["file"].as_str().unwrap().ends_with("offsets/3"),
+            "{provenance}"
+        );
+        assert_eq!(c.batch_time_ms, 1_795_536_804_147);
+        // A writer opening after the import carries the offsets forward, not the provenance.
+        t.open()
+            .writer("spark", tidemark::store::WriterConfig::new("job", "1"))
+            .unwrap();
+        let carried = t.open().latest("spark").unwrap().unwrap();
+        assert_eq!(carried.offsets, expected);
+        assert!(!carried.metadata.contains_key("tidemark.import"));
+        assert!(!carried.metadata.contains_key("tidemark.operator"));
         let j = json(&t.run(&[
             "--json",
             "import",
@@ -1345,6 +1366,42 @@ fn no_false_green_and_reading_never_creates_anything() {
         assert!(!typo.exists(), "{args:?} created the store folder");
     }
     assert!(!dir.path().join("copy").exists());
+    // An import's dry run plans into a store that does not exist yet, creating nothing.
+    let csv = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(csv.path(), "orders,0,5\n").unwrap();
+    let import_csv = |store: &str, more: &[&str]| {
+        let mut args = vec!["import", store, "billing", "--from-csv"];
+        args.push(csv.path().to_str().unwrap());
+        args.extend_from_slice(more);
+        run_in(dir.path(), &[], &args)
+    };
+    let o = import_csv(t, &[]);
+    assert!(ok(&o).contains("dry run"), "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains("does not exist yet: --execute creates it"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        !typo.exists(),
+        "an import's dry run created the store folder"
+    );
+    // A copy of a stream the source does not hold creates no destination.
+    let source = dir.path().join("source");
+    let s = source.to_str().unwrap();
+    ok(&import_csv(s, &["--execute"]));
+    let dest = dir.path().join("dest");
+    let e = error(&run_in(
+        dir.path(),
+        &[],
+        &["copy", s, "bill", dest.to_str().unwrap()],
+    ));
+    assert!(e.contains("did you mean \"billing\""), "{e}");
+    assert!(
+        !dest.exists(),
+        "a copy of a missing stream created its destination"
+    );
+    std::fs::remove_dir_all(&source).unwrap();
     // A URL with one slash is not a local folder named `s3:`.
     for bad in ["s3:/bucket/x", "s3:bucket", "ftp://host/x"] {
         let e = error(&run_in(dir.path(), &[], &["streams", bad]));
@@ -1540,6 +1597,10 @@ fn delete_stream_is_a_dry_run_and_refuses_a_live_writer() {
         assert_eq!(t.open().streams().unwrap(), ["billing"]);
         let e = error(&t.run(&["delete-stream", u, "billing", "--execute"]));
         assert!(e.contains("looks alive") && e.contains("--force"), "{e}");
+        // A shorter window: the writer of a second ago no longer looks alive.
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        let text = ok(&t.run(&["delete-stream", u, "billing", "--alive-window", "1s"]));
+        assert!(!text.contains("looks alive"), "{text}");
         let e = error(&t.run(&["delete-stream", u, "bill", "--execute", "--force"]));
         assert!(e.contains("did you mean \"billing\""), "{e}");
         let j = json(&t.run(&[
@@ -1679,6 +1740,20 @@ fn time_arguments_take_offsets_dates_durations_and_the_store_from_the_environmen
     );
     let e = error(&with_store(&["show", "billing", "--at", "2h"]));
     assert!(e.contains("no checkpoint written at or before"), "{e}");
+    // Every command that reads one checkpoint picks it the same way: `export` as `show`.
+    assert_eq!(
+        ok(&with_store(&["export", "billing", "--at", "now"])),
+        ok(&with_store(&["export", "billing"]))
+    );
+    let e = error(&with_store(&[
+        "export", "billing", "--at", "now", "--id", "2",
+    ]));
+    assert!(e.contains("cannot be used with"), "{e}");
+    let e = error(&with_store(&["export", "billing", "--at", "2001-01-01"]));
+    assert!(
+        e.contains("no checkpoint written at or before 2001-01-01T00:00:00Z"),
+        "{e}"
+    );
     let j = json(&with_store(&[
         "--json", "log", "billing", "--since", "90m", "--until", "now",
     ]));

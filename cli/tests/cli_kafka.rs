@@ -553,6 +553,47 @@ fn reset_with_a_broker_clamps_checks_partitions_and_the_group() {
         before,
         "nothing written"
     );
+    // Without --check-group, the group checked is the one named like the stream: an import
+    // into a stream named like the group is refused, and so is a reset of it.
+    let csv = dir.path().join("one.csv");
+    std::fs::write(&csv, format!("{topic},0,30\n")).unwrap();
+    let csv = csv.to_str().unwrap();
+    let import = |force: bool| {
+        let mut args = vec![
+            "import",
+            url,
+            &group,
+            "--from-csv",
+            csv,
+            "--bootstrap-server",
+            b,
+            "--execute",
+        ];
+        if force {
+            args.push("--force");
+        }
+        run(&args)
+    };
+    let e = error(&import(false));
+    assert!(
+        e.contains(&format!("consumer group {group:?} has 1 active member")),
+        "{e}"
+    );
+    ok(&import(true));
+    let e = error(&run(&[
+        "reset",
+        url,
+        &group,
+        "--to-latest",
+        "--all-topics",
+        "--bootstrap-server",
+        b,
+        "--execute",
+    ]));
+    assert!(
+        e.contains(&format!("consumer group {group:?} has 1 active member")),
+        "{e}"
+    );
     drop(member);
     // Once the member left: exported, and kafka-consumer-groups' view is the checkpoint's.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);

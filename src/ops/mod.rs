@@ -70,8 +70,8 @@ pub use operator::{
 #[cfg(feature = "kafka")]
 pub use reset::kafka_inputs;
 pub use reset::{
-    Clamp, ClampBound, Execution, GroupCheck, OffsetChange, ResetInputs, ResetPlan, ResetReport,
-    ResetTo, Scope, load_inputs, plan_import, plan_reset, rewind,
+    Clamp, ClampBound, Execution, GroupCheck, ImportProvenance, OffsetChange, ResetInputs,
+    ResetPlan, ResetReport, ResetTo, Scope, load_inputs, plan_import, plan_reset, rewind,
 };
 pub use tally::{ReadTally, RunRead, ahead, tally, total};
 pub use time::{DURATION_FORMS, TIME_FORMS, TimeError, parse_duration, parse_time};

@@ -7,7 +7,9 @@ use serde::Serialize;
 
 use super::OpsError;
 use crate::plan::ClusterState;
-use crate::store::{Clock, NewCheckpoint, OPERATOR_ACTION_KEY, Store, WriterConfig};
+use crate::store::{
+    Clock, IMPORT_PROVENANCE_KEY, NewCheckpoint, OPERATOR_ACTION_KEY, Store, WriterConfig,
+};
 use crate::{Checkpoint, Offsets, format};
 
 /// Which partitions a reset touches: every partition of the base checkpoint ([`Scope::all`]),
@@ -406,6 +408,65 @@ pub async fn rewind(store: &Store, stream: &str, id: u64) -> Result<ResetPlan, O
     plan_reset(&base, &to, &Scope::all(), &inputs)
 }
 
+/// Where an import's offsets came from, recorded in the checkpoint it writes
+/// ([`ResetPlan::with_provenance`]).
+///
+/// ```
+/// use tidemark::ops::ImportProvenance;
+///
+/// let p = ImportProvenance::new("spark-checkpoint", "/chk/orders")
+///     .with_file("/chk/orders/offsets/41")
+///     .with_spark_batch(41, 1_764_000_000_000);
+/// assert_eq!(
+///     serde_json::to_string(&p).unwrap(),
+///     r#"{"source":"spark-checkpoint","location":"/chk/orders","file":"/chk/orders/offsets/41","spark_batch_id":41,"spark_batch_time_ms":1764000000000}"#
+/// );
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct ImportProvenance {
+    /// The source system: `csv`, `kafka-group`, `spark-checkpoint` or `zookeeper`.
+    pub source: String,
+    /// What was read: the CSV file, the consumer group, the Spark checkpoint folder, the
+    /// ZooKeeper ensemble and group.
+    pub location: String,
+    /// The file the offsets were read from, when there was one (Spark's `offsets/<batch>`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// A Spark checkpoint's batch id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub spark_batch_id: Option<u64>,
+    /// A Spark checkpoint's batch time, in milliseconds since the Unix epoch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub spark_batch_time_ms: Option<u64>,
+}
+
+impl ImportProvenance {
+    /// Offsets read from `location` of the `source` system.
+    pub fn new(source: impl Into<String>, location: impl Into<String>) -> Self {
+        ImportProvenance {
+            source: source.into(),
+            location: location.into(),
+            file: None,
+            spark_batch_id: None,
+            spark_batch_time_ms: None,
+        }
+    }
+
+    /// The file the offsets were read from.
+    pub fn with_file(mut self, file: impl Into<String>) -> Self {
+        self.file = Some(file.into());
+        self
+    }
+
+    /// The Spark batch the offsets belong to.
+    pub fn with_spark_batch(mut self, batch_id: u64, batch_time_ms: u64) -> Self {
+        self.spark_batch_id = Some(batch_id);
+        self.spark_batch_time_ms = Some(batch_time_ms);
+        self
+    }
+}
+
 /// One partition of a [`ResetPlan`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
@@ -534,7 +595,7 @@ impl ResetPlan {
                 clamped,
             });
         }
-        let plan = ResetPlan {
+        let mut plan = ResetPlan {
             operation: operation.to_owned(),
             stream: stream.to_owned(),
             base_id: base.map(|b| b.id),
@@ -544,18 +605,43 @@ impl ResetPlan {
             batch_time_ms: base.map_or(0, |b| b.batch_time_ms),
             metadata: base.map(|b| b.metadata.clone()).unwrap_or_default(),
         };
-        // Every rule of the format, checked on the checkpoint as it will be written.
-        let mut check = Checkpoint::new(stream, plan.next.clone()).with_id(u64::MAX);
-        check.metadata = plan.metadata.clone();
+        // An earlier import's provenance is not this action's.
+        plan.metadata.remove(IMPORT_PROVENANCE_KEY);
+        plan.check_encodable()?;
+        Ok(plan)
+    }
+
+    /// Every rule of the format, checked on the checkpoint as it will be written (with the
+    /// longest operator action).
+    fn check_encodable(&self) -> Result<(), OpsError> {
+        let mut check = Checkpoint::new(&self.stream, self.next.clone()).with_id(u64::MAX);
+        check.metadata = self.metadata.clone();
         check.metadata.insert(
             OPERATOR_ACTION_KEY.to_owned(),
             vec![b'x'; MAX_ACTION_BYTES + 64],
         );
         format::encode(&check).map_err(|source| OpsError::Invalid {
-            stream: stream.to_owned(),
+            stream: self.stream.clone(),
             source,
         })?;
-        Ok(plan)
+        Ok(())
+    }
+
+    /// Records where an import's offsets came from in the checkpoint the plan writes (under
+    /// [`IMPORT_PROVENANCE_KEY`], as JSON); a Spark batch's time, when known, becomes its
+    /// batch time.
+    /// Fails when the checkpoint would then break a rule of the format.
+    pub fn with_provenance(mut self, provenance: &ImportProvenance) -> Result<Self, OpsError> {
+        let json = serde_json::to_vec(provenance).expect("provenance serializes");
+        self.metadata.insert(IMPORT_PROVENANCE_KEY.to_owned(), json);
+        // 0: Spark's offsets file had no batch time.
+        if let Some(time_ms) = provenance.spark_batch_time_ms
+            && time_ms > 0
+        {
+            self.batch_time_ms = time_ms;
+        }
+        self.check_encodable()?;
+        Ok(self)
     }
 
     /// Every offset of the checkpoint the plan would write (the base's, with the changes).

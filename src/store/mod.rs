@@ -56,7 +56,8 @@ pub use error::{ConflictReason, Damage, Result, StoreError};
 pub use transfer::{QuarantineReport, StreamCopy};
 pub use verify::VerifyReport;
 pub use writer::{
-    BackgroundCompaction, Committed, NewCheckpoint, OPERATOR_ACTION_KEY, StreamWriter, WriterConfig,
+    BackgroundCompaction, Committed, IMPORT_PROVENANCE_KEY, NewCheckpoint, OPERATOR_ACTION_KEY,
+    StreamWriter, WriterConfig,
 };
 
 /// How a [`Store`] behaves.

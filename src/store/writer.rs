@@ -21,6 +21,12 @@ use crate::format::{self, Checkpoint, Offsets, Writer};
 /// checkpoint forward leaves it out.
 pub const OPERATOR_ACTION_KEY: &str = "tidemark.operator";
 
+/// The metadata key that records where an import's offsets came from: a JSON object (the
+/// source system, what was read, and for a Spark checkpoint the batch id and time), written
+/// with [`OPERATOR_ACTION_KEY`] by `tidemark import` (LAYOUT.md §3.1). A claim that carries
+/// the newest checkpoint forward leaves it out.
+pub const IMPORT_PROVENANCE_KEY: &str = "tidemark.import";
+
 /// Who is writing: recorded in every checkpoint this writer commits.
 #[derive(Debug, Clone)]
 pub struct WriterConfig {
@@ -229,6 +235,7 @@ impl Store {
                         .checkpoint
                         .unwrap_or_else(|| Checkpoint::new(stream, Offsets::new()));
                     base.metadata.remove(OPERATOR_ACTION_KEY);
+                    base.metadata.remove(IMPORT_PROVENANCE_KEY);
                     base
                 }
                 Some((new, expected)) => {
