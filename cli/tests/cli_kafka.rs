@@ -324,6 +324,23 @@ fn tls_and_sasl_scram_listeners_are_reached() {
         &ca_property,
     ]));
     assert!(text.contains("total lag: 20"), "{text}");
+    let over_tls = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend([
+            "--bootstrap-server",
+            &ssl,
+            "-X",
+            "security.protocol=SSL",
+            "-X",
+            &ca_property,
+        ]);
+        run(&all)
+    };
+    let text = ok(&over_tls(&["describe", url, "s"]));
+    assert!(
+        text.contains("lag:        20 message(s) behind the log ends"),
+        "{text}"
+    );
 
     let sasl = env("TIDEMARK_TEST_KAFKA_SASL");
     let props = dir.path().join("client.properties");
@@ -356,6 +373,36 @@ fn tls_and_sasl_scram_listeners_are_reached() {
         .unwrap();
     let text = ok(&o);
     assert!(text.contains("+10") && text.contains("dry run"), "{text}");
+    // The checkpoint to a consumer group over SASL, and back into a new stream over TLS
+    // (each checks the group has no members first).
+    let group = format!("g-{topic}");
+    let text = ok(&run(&[
+        "export",
+        url,
+        "s",
+        "--to-kafka-group",
+        &group,
+        "--bootstrap-server",
+        &sasl,
+        "--command-config",
+        props,
+        "--execute",
+    ]));
+    assert!(text.contains(&group), "{text}");
+    let text = ok(&over_tls(&[
+        "import",
+        url,
+        "from-group",
+        "--from-kafka-group",
+        &group,
+        "--execute",
+    ]));
+    assert!(text.contains("written as checkpoint"), "{text}");
+    let store = tidemark::blocking::Store::open(url).unwrap();
+    assert_eq!(
+        store.latest("from-group").unwrap().unwrap().offsets,
+        store.latest("s").unwrap().unwrap().offsets
+    );
     // -X wins over the file: a wrong password is refused by the broker.
     let e = error(&run(&[
         "lag",
