@@ -110,10 +110,10 @@ pub(crate) async fn run(command: Command, out: &Out) -> CmdResult {
                         let found =
                             ops::kafka_inputs(&consumer, &base, &to, &scope, now, options.timeout)?;
                         let members =
-                            tidemark::kafka::group_members(&consumer, group, options.timeout)?;
+                            tidemark::kafka::group_members(&consumer, group, options.timeout);
                         Ok::<_, Failure>((found, members))
                     })?;
-                    execution = execution.with_group(group, describe_members(&members));
+                    execution = with_group_check(execution, group, members, &safety, execute, out)?;
                     if let Some(c) = inputs.checkpoint.take() {
                         inputs = from_kafka.with_checkpoint(c);
                     } else {
@@ -219,11 +219,12 @@ pub(crate) async fn run(command: Command, out: &Out) -> CmdResult {
             let mut execution = execution(&safety);
             if let Some(options) = &options {
                 let check = safety.check_group.as_deref().unwrap_or(&target.stream);
+                let consumer =
+                    tokio::task::block_in_place(|| tidemark::kafka::connect(options, CLI_GROUP))?;
                 let members = tokio::task::block_in_place(|| {
-                    let consumer = tidemark::kafka::connect(options, CLI_GROUP)?;
                     tidemark::kafka::group_members(&consumer, check, options.timeout)
-                })?;
-                execution = execution.with_group(check, describe_members(&members));
+                });
+                execution = with_group_check(execution, check, members, &safety, execute, out)?;
             }
             let source = ImportSource {
                 kafka: options.as_ref(),
@@ -481,6 +482,34 @@ fn execution(safety: &args::ResetSafety) -> ops::Execution {
     ops::Execution::default()
         .force(safety.force)
         .with_alive_window(safety.alive_window)
+}
+
+/// Adds the members of `group` to what `--execute` checks. When the broker would not tell
+/// them (no Describe permission on the group, a broker without the request), the write cannot
+/// be shown to be safe: an error for `--execute`, unless `--force`; a warning otherwise.
+fn with_group_check(
+    execution: ops::Execution,
+    group: &str,
+    members: Result<Vec<tidemark::kafka::GroupMember>, tidemark::kafka::KafkaIntegrationError>,
+    safety: &args::ResetSafety,
+    execute: bool,
+    out: &Out,
+) -> Result<ops::Execution, Failure> {
+    match members {
+        Ok(members) => Ok(execution.with_group(group, describe_members(&members))),
+        Err(e) if execute && !safety.force => Err(fail(format!(
+            "cannot tell whether consumer group {group:?} has members: {}; --force writes \
+             anyway, --check-group names another group",
+            tidemark::error_chain(&e)
+        ))),
+        Err(e) => {
+            out.note(&format!(
+                "warning: cannot tell whether consumer group {group:?} has members: {}",
+                tidemark::error_chain(&e)
+            ));
+            Ok(execution)
+        }
+    }
 }
 
 fn describe_members(members: &[tidemark::kafka::GroupMember]) -> Vec<String> {

@@ -814,6 +814,7 @@ fn kafka_backed_subcommands_lag_reset_and_import_group() {
     )
     .unwrap();
     drop(consumer);
+    // --force: outside CI the mock cluster stands in, and it cannot tell a group's members.
     let text = ok(&run(&[
         "import",
         url,
@@ -823,6 +824,7 @@ fn kafka_backed_subcommands_lag_reset_and_import_group() {
         "--bootstrap-servers",
         b,
         "--execute",
+        "--force",
     ]));
     assert!(text.contains("written as checkpoint"), "{text}");
     let c = store.latest("from-group").unwrap().unwrap();
@@ -840,6 +842,49 @@ fn kafka_backed_subcommands_lag_reset_and_import_group() {
         b,
     ]));
     assert!(e.contains("no committed offsets"), "{e}");
+}
+
+/// A broker that will not tell a consumer group's members (here the mock cluster, which
+/// answers no DescribeGroups; in production a client without Describe permission on the
+/// group): a dry run warns, `--execute` is refused unless `--force`, for reset and import.
+#[test]
+fn a_group_whose_members_cannot_be_told_warns_in_a_dry_run_and_stops_execute() {
+    let broker = kafka::mock_broker();
+    let topic = "unknown-members";
+    kafka::create_topic(&broker, topic, 1);
+    kafka::produce(&broker.bootstrap, topic, 0, 0, 10);
+    let dir = tempfile::tempdir().unwrap();
+    let url = dir.path().to_str().unwrap();
+    let csv = dir.path().join("offsets.csv");
+    std::fs::write(&csv, format!("{topic},0,5\n")).unwrap();
+    let csv = csv.to_str().unwrap();
+    let b = broker.bootstrap.as_str();
+    let run = |args: &[&str], more: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend_from_slice(&["--bootstrap-server", b, "--timeout", "5s"]);
+        all.extend_from_slice(more);
+        Command::new(BIN).args(all).output().unwrap()
+    };
+    let import = ["import", url, "s", "--from-csv", csv];
+    let reset = ["reset", url, "s", "--to-offset", "3", "--all-topics"];
+    for (args, written) in [(&import[..], 5), (&reset[..], 3)] {
+        let o = run(args, &[]);
+        assert!(ok(&o).contains("dry run"), "{args:?}");
+        assert!(
+            stderr(&o).contains("warning: cannot tell whether consumer group \"s\" has members"),
+            "{args:?}: {}",
+            stderr(&o)
+        );
+        let e = error(&run(args, &["--execute"]));
+        assert!(
+            e.contains("cannot tell whether consumer group \"s\" has members")
+                && e.contains("--force"),
+            "{args:?}: {e}"
+        );
+        ok(&run(args, &["--execute", "--force"]));
+        let c = Store::open(url).unwrap().latest("s").unwrap().unwrap();
+        assert_eq!(c.offsets.get(topic, 0), Some(written), "{args:?}");
+    }
 }
 
 #[test]

@@ -197,6 +197,17 @@ pub fn broker() -> Broker {
     }
 }
 
+/// librdkafka's mock cluster, in and outside CI: for what a broker may refuse (it answers no
+/// DescribeGroups request, as a broker does to a client without Describe permission on the
+/// group).
+pub fn mock_broker() -> Broker {
+    let mock = MockCluster::new(1).unwrap();
+    Broker {
+        bootstrap: mock.bootstrap_servers(),
+        mock: Some(mock),
+    }
+}
+
 /// The real broker scripts/test.sh starts (`TIDEMARK_TEST_KAFKA`), for tests the mock cluster
 /// cannot stand in for (added partitions, deleted records, retention, timestamp look-ups, the
 /// KIP-848 group protocol). Its absence is an error, in and outside CI.
