@@ -275,7 +275,10 @@ fn lag_reports_a_checkpoint_past_the_log_end_of_a_recreated_topic() {
 
 fn env(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| {
-        panic!("{name} is not set: scripts/kafka/start.sh starts the broker with it (scripts/README.md)")
+        panic!(
+            "{name} is not set: scripts/test.sh sets it; scripts/README.md says how to start \
+             each server by hand and what it exports"
+        )
     })
 }
 
