@@ -105,6 +105,12 @@ create_exception!(
 );
 create_exception!(
     _tidemark,
+    NewerFormatError,
+    StoreError_,
+    "A checkpoint of the stream was written by a newer tidemark (a newer major format version, or required features this one lacks): upgrade to read or write the stream. Never skipped as damage, which would resume from older offsets (`stream`, `id`, `format_version`, `required_features`)."
+);
+create_exception!(
+    _tidemark,
     InvalidCheckpointError,
     StoreError_,
     "The checkpoint cannot be encoded: it breaks a rule of the format (`stream`, `format_kind`)."
@@ -236,6 +242,21 @@ fn store_err(py: Python<'_>, e: StoreError) -> PyErr {
             py,
             message,
             vec![("stream", obj(py, stream)), ("id", obj(py, id))],
+        ),
+        StoreError::NewerFormat {
+            stream,
+            id,
+            version,
+            required_features,
+        } => error_with::<NewerFormatError>(
+            py,
+            message,
+            vec![
+                ("stream", obj(py, stream)),
+                ("id", obj(py, id)),
+                ("format_version", obj(py, version.to_string())),
+                ("required_features", obj(py, required_features)),
+            ],
         ),
         StoreError::Invalid { stream, source } => error_with::<InvalidCheckpointError>(
             py,
@@ -1269,6 +1290,7 @@ fn _tidemark(m: &Bound<'_, PyModule>) -> PyResult<()> {
         py.get_type::<ConditionalWritesUnsupportedError>(),
     )?;
     m.add("LostWriteError", py.get_type::<LostWriteError>())?;
+    m.add("NewerFormatError", py.get_type::<NewerFormatError>())?;
     m.add(
         "InvalidCheckpointError",
         py.get_type::<InvalidCheckpointError>(),

@@ -4,6 +4,7 @@ compaction, verification, planning."""
 from __future__ import annotations
 
 import os
+import shutil
 import threading
 import time
 from datetime import datetime, timedelta
@@ -186,6 +187,23 @@ def test_verify_every_stream(store):
     reports = store.verify()
     assert [r.stream for r in reports] == ["a", "b"]
     assert all(not r.has_problems and r.valid == r.checked == 2 for r in reports)
+
+
+def test_a_checkpoint_of_a_newer_format_raises_upgrade_never_falls_back(tmp_path):
+    # The golden store of format-spec/: checkpoint 3 of this stream is format 2.0.
+    golden = Path(__file__).resolve().parents[2] / "format-spec" / "stores" / "v1-damage"
+    shutil.copytree(golden, tmp_path / "store")
+    store = tidemark.Store(str(tmp_path / "store"))
+    with pytest.raises(tidemark.NewerFormatError) as e:
+        store.latest("newer-major")
+    assert (e.value.stream, e.value.id) == ("newer-major", 3)
+    assert e.value.format_version == "2.0"
+    assert e.value.required_features == 0
+    assert "upgrade tidemark" in str(e.value)
+    assert isinstance(e.value, tidemark.StoreError)
+    with pytest.raises(tidemark.NewerFormatError) as e:
+        store.writer("newer-required-feature", "app", "1")
+    assert (e.value.format_version, e.value.required_features) == ("1.0", 1)
 
 
 def test_invalid_inputs_raise_typed_errors(tmp_path):

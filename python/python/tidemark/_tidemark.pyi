@@ -67,6 +67,12 @@ class LostWriteError(StoreError):
     stream: str
     id: int
 
+class NewerFormatError(StoreError):
+    stream: str
+    id: int
+    format_version: str
+    required_features: int
+
 class InvalidCheckpointError(StoreError):
     stream: str
     format_kind: str
