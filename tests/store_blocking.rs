@@ -39,7 +39,15 @@ fn a_non_async_application_commits_reads_and_is_fenced() {
 
 #[test]
 fn background_compaction_runs_without_delaying_commits() {
-    let store = Store::open("memory://").unwrap();
+    // A clock that stands an hour ahead: every checkpoint is past the zero maximum age,
+    // whatever the resolution of the times compared (CI once saw the first run delete nothing).
+    let clock =
+        tidemark::store::ManualClock::new(std::time::SystemTime::now() + Duration::from_secs(3600));
+    let options = tidemark::store::StoreOptions {
+        clock: std::sync::Arc::new(clock),
+        ..tidemark::store::StoreOptions::default()
+    };
+    let store = Store::open_with("memory://", options).unwrap();
     let config = WriterConfig::new("app", "1").with_background_compaction(BackgroundCompaction {
         policy: RetentionPolicy::new(Duration::ZERO, 5),
         every_commits: Some(10),
